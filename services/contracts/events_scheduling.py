@@ -1,0 +1,91 @@
+"""Events the scheduling service produces (topic ``continuum.scheduling.events``)."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import Event, Id, event
+from .codes import AttendanceMode, MissedReason, Modality
+
+
+class ScheduledSession(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    session_id: Id
+    intervention_id: Id
+    modality: Modality
+    starts_at: datetime
+    ends_at: datetime
+    group_id: Id | None = None
+    clinician_id: Id
+    mode: AttendanceMode
+
+
+class UnmetRequirement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    intervention_id: Id
+    sessions_missing: int = Field(ge=1)
+    reason_code: str
+
+
+@event("scheduling", "sessions_scheduled")
+class SessionsScheduled(Event):
+    plan_id: Id
+    plan_version: int = Field(ge=1)
+    week_start: date
+    sessions: tuple[ScheduledSession, ...]
+    weekly_hours_scheduled: float = Field(ge=0)
+    weekly_hours_required: float = Field(ge=0)
+    unmet: tuple[UnmetRequirement, ...] = ()
+
+
+@event("scheduling", "session_rescheduled")
+class SessionRescheduled(Event):
+    session_id: Id
+    previous_starts_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    reason_code: str
+
+
+@event("scheduling", "session_cancelled")
+class SessionCancelled(Event):
+    session_id: Id
+    reason_code: str
+    cancelled_at: datetime
+
+
+@event("scheduling", "session_attended")
+class SessionAttended(Event):
+    session_id: Id
+    plan_id: Id
+    modality: Modality
+    minutes_attended: int = Field(ge=0, le=600)
+    attended_at: datetime
+
+
+@event("scheduling", "session_missed")
+class SessionMissed(Event):
+    session_id: Id
+    plan_id: Id
+    modality: Modality
+    reason: MissedReason
+    recorded_at: datetime
+
+
+@event("scheduling", "hours_below_minimum")
+class HoursBelowMinimum(Event):
+    plan_id: Id
+    week_start: date
+    hours_scheduled: float = Field(ge=0)
+    hours_attended: float = Field(ge=0)
+    hours_required: float = Field(ge=0)
+
+
+@event("scheduling", "scheduling_failed")
+class SchedulingFailed(Event):
+    plan_id: Id
+    plan_version: int = Field(ge=1)
+    reasons: tuple[UnmetRequirement, ...]
+    failed_at: datetime

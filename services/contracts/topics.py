@@ -1,0 +1,59 @@
+"""The topic registry: one events topic per producing service, keyed by participant id,
+and one dead-letter topic per consuming service. Declared here, created by
+``services.eventing.topic_admin``.
+"""
+
+from dataclasses import dataclass, field
+
+from .base import SERVICES
+
+RETAIN_FOREVER = "-1"
+THIRTY_DAYS_MS = str(30 * 24 * 3600 * 1000)
+
+# Which producers' topics each service consumes.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "intake": ("aftercare",),
+    "planning": ("intake", "scheduling"),
+    "scheduling": ("planning", "aftercare"),
+    "aftercare": ("planning",),
+}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+def events_topic(service: str, prefix: str = "") -> str:
+    return f"{prefix}continuum.{service}.events"
+
+
+def dead_letter_topic(consumer: str, prefix: str = "") -> str:
+    return f"{prefix}continuum.{consumer}.dead-letter"
+
+
+def declared_topics(prefix: str = "", partitions: int = 6) -> list[TopicSpec]:
+    """Every topic the system needs. Event topics keep their history (replayable);
+    dead letters keep 30 days."""
+    specs = [
+        TopicSpec(
+            events_topic(s, prefix),
+            partitions,
+            {"retention.ms": RETAIN_FOREVER, "cleanup.policy": "delete"},
+            f"Events produced by {s}, keyed by participant id",
+        )
+        for s in SERVICES
+    ]
+    specs += [
+        TopicSpec(
+            dead_letter_topic(s, prefix),
+            1,
+            {"retention.ms": THIRTY_DAYS_MS, "cleanup.policy": "delete"},
+            f"Messages {s} could not handle: original bytes and headers, plus the reason",
+        )
+        for s in SERVICES
+    ]
+    return specs
