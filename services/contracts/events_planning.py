@@ -5,7 +5,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event, Id, event
-from .codes import Discipline, LevelOfCare, Modality, ReviewDecision
+from .codes import AttendanceMode, Discipline, LevelOfCare, Modality, ReviewDecision
+from .events_intake import AvailabilityWindow
 
 
 class PlannedIntervention(BaseModel):
@@ -32,6 +33,10 @@ class _PlanBody(Event):
     review_dates: tuple[date, ...]
     interventions: tuple[PlannedIntervention, ...]
     goal_ids: tuple[Id, ...] = ()
+    availability: tuple[AvailabilityWindow, ...] = Field(
+        description="When the participant can attend (from the assessment, revised with the plan)"
+    )
+    attendance_mode: AttendanceMode = AttendanceMode.EITHER
     signed_by_clinician: bool = False
     signed_by_participant: bool = False
 

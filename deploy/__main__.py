@@ -1,0 +1,83 @@
+"""``python -m deploy run``: the whole system with a demo cohort, until Ctrl-C.
+``python -m deploy kafka``: only the broker."""
+
+import asyncio
+import signal
+import time
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from .demo_cohort import DemoCohort
+from .kafka_runner import KafkaBroker
+from .stack import Stack, StackConfig
+
+cli = typer.Typer(add_completion=False, help=__doc__)
+console = Console()
+
+
+def _table(cohort: DemoCohort, stack: Stack, elapsed: float) -> Table:
+    t = Table(title=f"Continuum demo cohort — {elapsed:.0f}s — Ctrl-C stops everything", expand=False)
+    for col in ("#", "participant", "stage", "level", "hours/wk", "attended", "follow-ups", "notes"):
+        t.add_column(col)
+    for p in cohort.people:
+        style = {"aftercare": "green", "referred out": "yellow"}.get(p.stage, "")
+        t.add_row(str(p.index), p.participant_id, p.stage, p.level, f"{p.hours:g}", str(p.attended),
+                  str(p.follow_ups), ", ".join(p.notes), style=style)
+    t.caption = (f"Prefect UI: http://127.0.0.1:{stack.config.prefect_port}  ·  "
+                 f"APIs: " + "  ".join(f"{s} {stack.url(s)}/docs" for s in stack.config.service_ports)
+                 + f"  ·  logs: {stack.data_dir / 'logs'}")
+    return t
+
+
+async def _drive(stack: Stack, size: int) -> None:
+    cohort = DemoCohort({s: stack.url(s) for s in stack.config.service_ports}, size)
+    started = time.monotonic()
+    try:
+        await cohort.admit()
+        with Live(_table(cohort, stack, 0), console=console, refresh_per_second=2) as live:
+            while True:
+                await cohort.step()
+                live.update(_table(cohort, stack, time.monotonic() - started))
+                await asyncio.sleep(2 if not cohort.done() else 5)
+    finally:
+        await cohort.close()
+
+
+@cli.command()
+def run(participants: int = typer.Option(20, help="size of the synthetic demo cohort")) -> None:
+    """Start Kafka, Prefect, the flow server and the four services; drive a demo cohort."""
+    stack = Stack(StackConfig.from_env())
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        with console.status("starting") as status:
+            stack.start(on_step=lambda s: status.update(f"starting {s}"))
+        console.print(f"[green]up[/green]: Kafka {stack.bootstrap}, Prefect http://127.0.0.1:"
+                      f"{stack.config.prefect_port}, data in {stack.data_dir}")
+        asyncio.run(_drive(stack, participants))
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        stack.stop()
+        console.print("stopped")
+
+
+@cli.command()
+def kafka() -> None:
+    """Run only the Kafka broker (for pointing services at it by hand), until Ctrl-C."""
+    cfg = StackConfig.from_env()
+    broker = KafkaBroker(cfg.data_dir / "kafka", cfg.kafka_port)
+    try:
+        broker.start()
+        console.print(f"Kafka up on {broker.bootstrap}; Ctrl-C stops it")
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    cli()

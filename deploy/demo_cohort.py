@@ -1,0 +1,118 @@
+"""A synthetic demo cohort driven through the HTTP APIs only: made-up people referred,
+assessed, attending their first sessions, stepping down into aftercare."""
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+import httpx
+
+GIVEN = ["Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lia", "Max",
+         "Nia", "Oto", "Pia", "Quin", "Rae", "Sol", "Tao", "Uma", "Vic", "Wren", "Xan", "Yui", "Zed"]
+FAMILY = ["Demo", "Sample", "Example", "Placeholder", "Fictive"]
+
+EVENINGS = [{"day": d, "start": "17:30", "end": "21:30"} for d in ("mon", "tue", "wed", "thu", "fri")]
+WEEKENDS = [{"day": d, "start": "08:30", "end": "18:00"} for d in ("sat", "sun")] + [
+    {"day": "wed", "start": "16:00", "end": "21:30"}]
+DAYTIME = [{"day": d, "start": "09:30", "end": "15:30"} for d in ("tue", "wed", "thu")] + [
+    {"day": "mon", "start": "16:00", "end": "18:00"}]
+PROFILES = [("evenings", EVENINGS, ["work"]), ("weekends", WEEKENDS, ["family", "work"]),
+            ("daytime", DAYTIME, ["school"])]
+
+
+def referral(i: int, tenant: str = "demo-network", program: str = "adult-mh") -> dict:
+    rng = random.Random(i)
+    return {"tenant_id": tenant, "program_id": program,
+            "source": rng.choice(["self", "provider", "emergency_department", "inpatient_discharge"]),
+            "participant": {"given_name": GIVEN[i % len(GIVEN)], "family_name": rng.choice(FAMILY),
+                            "date_of_birth": f"{1970 + rng.randint(0, 35)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}}
+
+
+def assessment(i: int) -> dict:
+    """Most participants are IOP-appropriate; every tenth is below threshold and is referred out,
+    and participant 7 has a high-risk safety finding."""
+    rng = random.Random(1000 + i)
+    _, windows, commitments = PROFILES[i % len(PROFILES)]
+    if i % 10 == 9:
+        phq9, gad7 = [0, 1, 0, 1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 1, 0, 0]
+    else:
+        phq9 = [rng.randint(1, 3) for _ in range(8)] + [0]
+        gad7 = [rng.randint(0, 3) for _ in range(7)]
+    if i == 7:
+        phq9[8] = 2
+    findings = rng.sample(["alcohol_use", "drug_use", "trauma", "emotional_dysregulation", "low_social_support",
+                           "stress"], k=rng.randint(0, 2)) if i % 10 != 9 else []
+    return {"kind": "initial", "phq9": phq9, "gad7": gad7, "cssrs_positive": i == 7, "findings": findings,
+            "strengths": rng.sample(["creative", "physical", "social_support", "employment"], k=1),
+            "goals": [{"text": "Get back to a steady routine"}], "availability": windows,
+            "commitments": commitments, "attendance_mode": "in_person",
+            "medical_history": "synthetic", "symptoms": "synthetic", "challenges": "synthetic"}
+
+
+@dataclass
+class Participant:
+    index: int
+    participant_id: str = ""
+    stage: str = "new"
+    level: str = ""
+    hours: float = 0
+    attended: int = 0
+    follow_ups: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class DemoCohort:
+    def __init__(self, urls: dict[str, str], size: int = 20, attend_sessions: int = 3):
+        self.urls = urls
+        self.people = [Participant(i) for i in range(size)]
+        self.attend_sessions = attend_sessions
+        self.http = httpx.AsyncClient(timeout=15)
+
+    async def admit(self) -> None:
+        for p in self.people:
+            r = await self.http.post(f"{self.urls['intake']}/referrals", json=referral(p.index))
+            r.raise_for_status()
+            p.participant_id, p.stage = r.json()["participant_id"], "referred"
+            r = await self.http.post(f"{self.urls['intake']}/participants/{p.participant_id}/assessments",
+                                     json=assessment(p.index))
+            r.raise_for_status()
+            a = r.json()
+            p.level = a["recommended_level_of_care"]
+            p.stage = "assessed" if a["admitted_to_iop"] else "referred out"
+            if a["safety_flagged"]:
+                p.notes.append("safety flag")
+
+    async def _get(self, service: str, path: str) -> dict | None:
+        r = await self.http.get(f"{self.urls[service]}{path}")
+        return r.json() if r.status_code == 200 else None
+
+    async def step(self) -> None:
+        """Refresh where everyone stands, and record attendance where sessions are waiting."""
+        await asyncio.gather(*(self._advance(p) for p in self.people if p.stage not in ("referred out", "new")))
+
+    async def _advance(self, p: Participant) -> None:
+        pid = p.participant_id
+        if p.stage == "assessed" and await self._get("planning", f"/participants/{pid}/plan"):
+            p.stage = "planned"
+        if p.stage in ("planned", "scheduled", "attending"):
+            sessions = await self._get("scheduling", f"/participants/{pid}/sessions")
+            if sessions:
+                p.hours = sessions["hours_scheduled"]
+                p.attended = sum(s["status"] == "attended" for s in sessions["sessions"])
+                p.stage = "attending" if p.attended else "scheduled"
+                waiting = [s for s in sessions["sessions"] if s["status"] == "scheduled"]
+                if p.attended < self.attend_sessions and waiting:
+                    await self.http.post(f"{self.urls['scheduling']}/sessions/{waiting[0]['session_id']}/attendance",
+                                         json={"status": "attended"})
+        if p.stage in ("attending", "aftercare"):
+            aftercare = await self._get("aftercare", f"/participants/{pid}/aftercare")
+            if aftercare:
+                p.follow_ups = len(aftercare["follow_ups"])
+                p.stage = "aftercare"
+
+    def done(self) -> bool:
+        return all(p.stage in ("referred out", "aftercare") and (p.stage != "aftercare" or p.follow_ups)
+                   for p in self.people)
+
+    async def close(self) -> None:
+        await self.http.aclose()

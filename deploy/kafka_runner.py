@@ -1,0 +1,109 @@
+"""Apache Kafka 4.x (KRaft), for real: assembled from Maven Central with ``mvn`` (cached
+in deploy/kafka/lib), storage formatted once, one combined broker/controller on
+loopback with a small heap. ``python -m deploy kafka`` runs it on its own."""
+
+import base64
+import hashlib
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .processes import port_open, start, stop, wait_until
+
+KAFKA_DIR = Path(__file__).parent / "kafka"
+LIB = KAFKA_DIR / "lib"
+STAMP = LIB / ".pom.sha256"
+
+
+def assemble() -> Path:
+    """Copy the broker and its runtime dependencies into deploy/kafka/lib (once per pom)."""
+    pom = KAFKA_DIR / "pom.xml"
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return LIB
+    if shutil.which("mvn") is None:
+        raise RuntimeError("mvn not found: Maven is needed to assemble the Kafka broker")
+    shutil.rmtree(LIB, ignore_errors=True)
+    subprocess.run(["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+                    f"-DoutputDirectory={LIB}", "-DincludeScope=runtime"], check=True)
+    STAMP.write_text(digest)
+    return LIB
+
+
+@dataclass
+class KafkaBroker:
+    data_dir: Path
+    port: int = 19092
+    controller_port: int = 19093
+    heap: str = "512m"
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "broker.log"
+
+    def _java(self, *args: str) -> list[str]:
+        return ["java", f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC",
+                f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+                "-cp", f"{LIB}/*", *args]
+
+    def _write_config(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        props = self.data_dir / "server.properties"
+        props.write_text("\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={self.data_dir / 'logs'}",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=10",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+            "num.partitions=1",
+        ]) + "\n")
+        return props
+
+    def format(self, props: Path) -> None:
+        if (self.data_dir / "logs" / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
+                       check=True, capture_output=True)
+
+    def start(self, timeout_s: float = 90) -> None:
+        if port_open("127.0.0.1", self.port):
+            raise RuntimeError(f"port {self.port} is already in use: is another Kafka running? "
+                               "Stop it, choose CONTINUUM_KAFKA_PORT, or set KAFKA_BOOTSTRAP_SERVERS to use it")
+        assemble()
+        props = self._write_config()
+        self.format(props)
+        self.proc = start(self._java("kafka.Kafka", str(props)), self.log_file)
+        wait_until(self._ready, timeout_s, f"Kafka broker on {self.bootstrap}", self.proc, self.log_file)
+
+    def _ready(self) -> bool:
+        if not port_open("127.0.0.1", self.port):
+            return False
+        from kafka.admin import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+        try:
+            admin.list_topics()
+            return True
+        finally:
+            admin.close()
+
+    def stop(self) -> None:
+        stop(self.proc, timeout_s=30)
+        self.proc = None

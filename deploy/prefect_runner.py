@@ -1,0 +1,76 @@
+"""A persistent Prefect server on loopback (SQLite under the data directory, telemetry
+off) and the process that serves the workflows' deployments."""
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .processes import port_open, start, stop, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class PrefectServer:
+    data_dir: Path
+    port: int = 4200
+    ui: bool = True
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def client_env(self) -> dict[str, str]:
+        """Every process that talks to Prefect needs these (without PREFECT_API_URL a
+        client silently starts a temporary server of its own)."""
+        return {
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_HOME": str(self.data_dir / "home"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        }
+
+    def server_env(self) -> dict[str, str]:
+        db = (self.data_dir / "prefect.db").resolve()
+        return {
+            **self.client_env(),
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(self.port),
+            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{db}",
+            "PREFECT_UI_ENABLED": "true" if self.ui else "false",
+            "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        }
+
+    def start(self, timeout_s: float = 120) -> None:
+        if port_open("127.0.0.1", self.port):
+            raise RuntimeError(f"port {self.port} is already in use: choose CONTINUUM_PREFECT_PORT")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        prefect = str(Path(sys.executable).parent / "prefect")
+        self.proc = start([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                          self.data_dir / "server.log", self.server_env())
+        wait_until(lambda: httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200, timeout_s,
+                   f"Prefect server on port {self.port}", self.proc, self.data_dir / "server.log")
+
+    def stop(self) -> None:
+        stop(self.proc)
+        self.proc = None
+
+
+def start_flow_server(prefect: PrefectServer, log: Path) -> subprocess.Popen:
+    """``python -m workflows.serve``: executes scheduled check-in runs when due."""
+    from workflows.follow_up import DEPLOYMENT_PATH
+
+    proc = start([sys.executable, "-m", "workflows.serve"], log, prefect.client_env(), cwd=ROOT)
+
+    def served() -> bool:
+        r = httpx.get(f"{prefect.api_url}/deployments/name/{DEPLOYMENT_PATH}", timeout=2)
+        return r.status_code == 200
+
+    wait_until(served, 90, "the workflows' flow server", proc, log)
+    return proc

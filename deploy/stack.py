@@ -1,0 +1,116 @@
+"""The whole system as a user starts it: Kafka (unless KAFKA_BOOTSTRAP_SERVERS names a
+cluster), the topics, the Prefect server, the flow server and the four services, each
+a real process with its log under <data dir>/logs. Used by ``make run`` and the tests."""
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from services.contracts.base import SERVICES
+from services.eventing.settings import ContinuumSettings, KafkaSettings
+from services.eventing.topic_admin import create_topics
+
+from .kafka_runner import KafkaBroker
+from .prefect_runner import ROOT, PrefectServer, start_flow_server
+from .processes import signal_stop, start, stop, wait_until
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path = Path("data")
+    kafka_port: int = 19092
+    prefect_port: int = 4200
+    service_ports: dict[str, int] = field(default_factory=lambda: {
+        "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104})
+    topic_prefix: str = ""
+    prefect_ui: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "StackConfig":
+        cfg = cls(data_dir=Path(os.environ.get("CONTINUUM_DATA_DIR", "data")).resolve(),
+                  kafka_port=int(os.environ.get("CONTINUUM_KAFKA_PORT", 19092)),
+                  prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
+                  topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""))
+        for s in SERVICES:
+            if port := os.environ.get(f"CONTINUUM_{s.upper()}_HTTP_PORT"):
+                cfg.service_ports[s] = int(port)
+        return cfg
+
+
+class Stack:
+    def __init__(self, config: StackConfig):
+        self.config = config
+        self.data_dir = config.data_dir.resolve()
+        self.external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        self.kafka = None if self.external_kafka else KafkaBroker(self.data_dir / "kafka", config.kafka_port)
+        self.prefect = PrefectServer(self.data_dir / "prefect", config.prefect_port, ui=config.prefect_ui)
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    @property
+    def bootstrap(self) -> str:
+        return self.external_kafka or self.kafka.bootstrap
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.config.service_ports[service]}"
+
+    def service_env(self) -> dict[str, str]:
+        env = {
+            **self.prefect.client_env(),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "CONTINUUM_DATA_DIR": str(self.data_dir),
+            "CONTINUUM_TOPIC_PREFIX": self.config.topic_prefix,
+            "PYTHONUNBUFFERED": "1",
+        }
+        for s, port in self.config.service_ports.items():
+            env[f"CONTINUUM_{s.upper()}_HTTP_PORT"] = str(port)
+        return {**env, **self.config.extra_env}
+
+    def start_kafka(self) -> None:
+        if self.kafka:
+            self.kafka.start()
+        create_topics(KafkaSettings(bootstrap_servers=self.bootstrap),
+                      ContinuumSettings(topic_prefix=self.config.topic_prefix))
+
+    def start(self, on_step=lambda step: None) -> None:
+        try:
+            on_step(f"Kafka ({'existing cluster ' + self.bootstrap if self.external_kafka else 'starting broker'})")
+            self.start_kafka()
+            on_step("Prefect server")
+            self.prefect.start()
+            on_step("flow server (workflows)")
+            self.procs["workflows"] = start_flow_server(self.prefect, self.data_dir / "logs" / "workflows.log")
+            for s in SERVICES:
+                on_step(f"{s} service")
+                self.start_service(s)
+            for s in SERVICES:
+                self.wait_service(s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_service(self, service: str) -> None:
+        self.procs[service] = start([sys.executable, "-m", f"services.{service}"],
+                                    self.data_dir / "logs" / f"{service}.log", self.service_env(), cwd=ROOT)
+
+    def wait_service(self, service: str, timeout_s: float = 90) -> None:
+        wait_until(lambda: httpx.get(f"{self.url(service)}/health", timeout=2).status_code == 200,
+                   timeout_s, f"{service} service", self.procs[service],
+                   self.data_dir / "logs" / f"{service}.log")
+
+    def stop_service(self, service: str) -> None:
+        stop(self.procs.pop(service, None))
+
+    def stop(self) -> None:
+        names = [n for n in [*SERVICES[::-1], "workflows"] if n in self.procs]
+        for name in names:  # all at once: each drains its outbox and leaves its group
+            signal_stop(self.procs[name])
+        for name in names:
+            stop(self.procs.pop(name))
+        self.prefect.stop()
+        if self.kafka:
+            self.kafka.stop()

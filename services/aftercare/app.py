@@ -1,0 +1,27 @@
+"""Wires aftercare: routes, handlers with their Prefect and notification adapters, tables."""
+
+from services.eventing.runtime import build_service
+from services.eventing.settings import ContinuumSettings, service_settings
+
+from .api import router
+from .follow_up_scheduler import PrefectFollowUpScheduler
+from .handlers import Aftercare
+from .notifications import FileNotifier
+from .settings import AftercareSettings
+from .tables import AftercareBase
+
+
+def create_app():
+    base = ContinuumSettings()
+    http = service_settings("aftercare", base)
+    settings = AftercareSettings()
+    aftercare = Aftercare(
+        scheduler=PrefectFollowUpScheduler(f"http://{http.http_host}:{http.http_port}",
+                                           idempotency_prefix=base.topic_prefix),
+        notifier=FileNotifier(settings.notifications_file or base.data_dir / "notifications.jsonl"),
+        settings=settings,
+    )
+    api = build_service("aftercare", routers=[router], handlers=aftercare.handlers(),
+                        metadatas=(AftercareBase.metadata,), title="Continuum aftercare")
+    api.state.runtime.extras["aftercare"] = aftercare
+    return api

@@ -1,0 +1,113 @@
+"""A service's own database: the async engine, sessions, and the two tables every
+service has — the transactional outbox and the record of processed events."""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored in UTC and read back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: store timezone-aware UTC times")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class EventingBase(DeclarativeBase):
+    pass
+
+
+class OutboxMessage(EventingBase):
+    """An event (or dead letter) written in the same transaction as the state change
+    that caused it; the relay publishes it and stamps ``published_at``."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    headers_json: Mapped[str] = mapped_column(Text, default="[]")
+    event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    event_type: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    @staticmethod
+    def encode_headers(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) -> str:
+        # latin-1 maps every byte to one code point: a lossless text form of the bytes.
+        return json.dumps([[k, v.decode("latin-1")] for k, v in headers])
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [(k, v.encode("latin-1")) for k, v in json.loads(self.headers_json)]
+
+
+class ProcessedEvent(EventingBase):
+    """The idempotent-consumer record: one row per handled CloudEvent ``(source, id)``,
+    written in the transaction of the handler's effects."""
+
+    __tablename__ = "processed_events"
+
+    source: Mapped[str] = mapped_column(String(256), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(255))
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Database:
+    def __init__(self, url: str, *metadatas: MetaData):
+        self.url = url
+        self.metadatas = (EventingBase.metadata, *metadatas)
+        kwargs: dict = {}
+        if url.startswith("sqlite"):
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def create_all(self) -> None:
+        async with self.engine.begin() as conn:
+            for md in self.metadatas:
+                await conn.run_sync(md.create_all)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: state, outbox rows and processed-event record commit together."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,87 @@
+"""The outbox relay: publishes unpublished outbox rows in id order with the idempotent
+producer, then stamps them published. A crash between send and stamp republishes
+the batch; consumers are idempotent on the CloudEvent id, so that changes nothing."""
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select, update
+
+from .database import Database, OutboxMessage, utcnow
+from .logging import get_logger
+
+log = get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, producer: AIOKafkaProducer, *, batch_size: int = 500,
+                 idle_poll_s: float = 0.2):
+        self.db = db
+        self.producer = producer
+        self.batch_size = batch_size
+        self.idle_poll_s = idle_poll_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.published = 0
+
+    def wake(self) -> None:
+        """Called after a commit that wrote outbox rows, so they go out at once."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        async with self.db.sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None))
+                    .order_by(OutboxMessage.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        futures = [
+            await self.producer.send(r.topic, value=r.value, key=r.key, headers=r.headers()) for r in rows
+        ]
+        await asyncio.gather(*futures)
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([r.id for r in rows]))
+                .values(published_at=utcnow())
+            )
+        self.published += len(rows)
+        return len(rows)
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                sent = await self.publish_pending()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep relaying; rows stay unpublished
+                log.warning("relay.publish_failed", error=type(exc).__name__, detail=str(exc)[:200],
+                            retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+                continue
+            if sent < self.batch_size:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
+                except TimeoutError:
+                    pass
+
+    async def drain(self, timeout_s: float = 10) -> None:
+        """Publish what is pending, then stop (on shutdown)."""
+        self._stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            try:
+                if await self.publish_pending() == 0:
+                    return
+            except Exception:  # noqa: BLE001
+                return

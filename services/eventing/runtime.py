@@ -1,0 +1,182 @@
+"""Runs one service as one process: its FastAPI API (uvicorn), its faust agent on the
+topics it subscribes to, and its outbox relay, all on one asyncio loop."""
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import faust
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from faust.contrib.asgi import faust_app_running
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.base import Event
+from services.contracts.topics import SUBSCRIPTIONS, events_topic
+
+from .consumer import EventConsumer, Handler, IncomingMessage
+from .database import Database, OutboxMessage
+from .kafka_clients import KafkaUnreachable, ensure_reachable, idempotent_producer
+from .logging import configure_logging, get_logger
+from .outbox import Outbox
+from .relay import OutboxRelay
+from .settings import ContinuumSettings, KafkaSettings, ServiceSettings, service_settings
+from .topic_admin import create_topics
+
+log = get_logger(__name__)
+
+
+@dataclass
+class UnitOfWork:
+    session: AsyncSession
+    outbox: Outbox
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a service's routes and agents share while the process runs."""
+
+    service: str
+    db: Database
+    settings: ContinuumSettings
+    kafka: KafkaSettings
+    http: ServiceSettings
+    handlers: dict[type[Event], Handler]
+    consumer: EventConsumer = field(init=False)
+    relay: OutboxRelay | None = None
+    extras: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.consumer = EventConsumer(
+            self.service, self.db, self.handlers, topic_prefix=self.settings.topic_prefix,
+            on_commit=self.wake_relay,
+        )
+
+    def wake_relay(self) -> None:
+        if self.relay:
+            self.relay.wake()
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """A transaction for an API command: state and outbox commit together."""
+        async with self.db.transaction() as session:
+            yield UnitOfWork(session, Outbox(session, self.service, self.settings.topic_prefix))
+        self.wake_relay()
+
+    async def outbox_backlog(self) -> int:
+        async with self.db.sessions() as s:
+            return await s.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+            ) or 0
+
+
+def build_faust_app(rt: ServiceRuntime) -> faust.App:
+    prefix = rt.settings.topic_prefix
+    app = faust.App(
+        f"{prefix}continuum-{rt.service}",
+        broker=[f"kafka://{hp}" for hp in rt.kafka.bootstrap_servers.split(",")],
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=20.0,
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,
+    )
+    topics = [events_topic(p, prefix) for p in SUBSCRIPTIONS[rt.service]]
+    channel = app.topic(*topics, key_type=bytes, value_type=bytes,
+                        key_serializer="raw", value_serializer="raw")
+
+    @app.agent(channel, name=f"{rt.service}-events")
+    async def consume(stream):  # thin: all the work is in EventConsumer.handle, which never raises
+        async for ev in stream.events():
+            m = ev.message
+            await rt.consumer.handle(IncomingMessage(
+                m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())))
+
+    return app
+
+
+def build_service(
+    service: str,
+    *,
+    routers: list[APIRouter],
+    handlers: dict[type[Event], Handler],
+    metadatas: tuple,
+    title: str,
+    on_start: Callable[[ServiceRuntime], object] | None = None,
+) -> FastAPI:
+    settings = ContinuumSettings()
+    kafka = KafkaSettings()
+    http = service_settings(service, settings)
+    configure_logging(service, settings.log_level)
+    db = Database(http.database_url, *metadatas)
+    rt = ServiceRuntime(service, db, settings, kafka, http, handlers)
+    faust_app = build_faust_app(rt)
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI):
+        await ensure_reachable(kafka)
+        await db.create_all()
+        await asyncio.to_thread(create_topics, kafka, settings)
+        producer = idempotent_producer(kafka, f"{settings.topic_prefix}continuum-{service}-relay")
+        await producer.start()
+        rt.relay = OutboxRelay(db, producer)
+        relay_task = asyncio.create_task(rt.relay.run(), name="outbox-relay")
+        if on_start:
+            result = on_start(rt)
+            if asyncio.iscoroutine(result):
+                await result
+        try:
+            async with faust_app_running(faust_app):
+                log.info("service.started", port=http.http_port, topics=SUBSCRIPTIONS[service])
+                yield
+        finally:
+            await rt.relay.drain()
+            relay_task.cancel()
+            await asyncio.gather(relay_task, return_exceptions=True)
+            await producer.stop()
+            await db.dispose()
+
+    api = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    api.state.runtime = rt
+
+    @api.get("/health", tags=["operations"])
+    async def health() -> dict:
+        return {
+            "service": service,
+            "status": "ok",
+            "consumed": dict(rt.consumer.counts),
+            "published": rt.relay.published if rt.relay else 0,
+            "outbox_backlog": await rt.outbox_backlog(),
+        }
+
+    for r in routers:
+        api.include_router(r)
+    return api
+
+
+def serve(api: FastAPI) -> None:
+    """The process entrypoint: fail fast and clearly when Kafka is not there, then serve."""
+    rt: ServiceRuntime = api.state.runtime
+    try:
+        asyncio.run(ensure_reachable(rt.kafka))
+    except KafkaUnreachable as exc:
+        print(f"{rt.service}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    config = uvicorn.Config(api, host=rt.http.http_host, port=rt.http.http_port, lifespan="on",
+                            log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    ok = asyncio.run(_serve(server))
+    raise SystemExit(0 if ok else 1)
+
+
+async def _serve(server: uvicorn.Server) -> bool:
+    await server.serve()
+    return server.started

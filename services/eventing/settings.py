@@ -1,0 +1,49 @@
+"""Settings from the environment (pydantic-settings). Defaults run everything on
+loopback with SQLite files under ``data/``."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {"intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104}
+
+
+class KafkaSettings(BaseSettings):
+    """``KAFKA_BOOTSTRAP_SERVERS`` points at an existing cluster; unset, deploy/ starts one."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_")
+
+    bootstrap_servers: str = "127.0.0.1:19092"
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class ContinuumSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONTINUUM_")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("data")
+    topic_prefix: str = Field(default="", description="Prefix on every topic and group id")
+    topic_partitions: int = Field(default=6, ge=1)
+    log_level: str = "INFO"
+
+
+class ServiceSettings(BaseSettings):
+    """Per-service settings: ``CONTINUUM_<SERVICE>_HTTP_PORT``, ``..._DATABASE_URL``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    database_url: str = ""
+
+
+def service_settings(service: str, base: ContinuumSettings | None = None) -> ServiceSettings:
+    base = base or ContinuumSettings()
+    s = ServiceSettings(_env_prefix=f"CONTINUUM_{service.upper()}_")
+    if not s.http_port:
+        s.http_port = DEFAULT_PORTS[service]
+    if not s.database_url:
+        s.database_url = f"sqlite+aiosqlite:///{(base.data_dir / f'{service}.db').resolve()}"
+    return s

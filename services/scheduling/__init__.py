@@ -1,0 +1,2 @@
+"""Scheduling: places planned sessions inside participants' availability, tracks
+attendance and hours. Publishes ``continuum.scheduling.events``."""
