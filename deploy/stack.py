@@ -77,9 +77,17 @@ class Stack:
                       ContinuumSettings(topic_prefix=self.config.topic_prefix))
 
     def start(self, on_step=lambda step: None) -> None:
+        on_step(f"Kafka ({'existing cluster ' + self.bootstrap if self.external_kafka else 'starting broker'})")
         try:
-            on_step(f"Kafka ({'existing cluster ' + self.bootstrap if self.external_kafka else 'starting broker'})")
             self.start_kafka()
+        except BaseException:
+            self.stop()
+            raise
+        self.start_platform(on_step)
+
+    def start_platform(self, on_step=lambda step: None) -> None:
+        """Everything but Kafka: Prefect, the flow server, the services."""
+        try:
             on_step("Prefect server")
             self.prefect.start()
             on_step("flow server (workflows)")

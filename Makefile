@@ -1,0 +1,38 @@
+# The two commands (README): `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit docs kafka clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip==26.3"
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(BIN)/python -c "from deploy.kafka_runner import assemble; assemble()"
+
+## Start Kafka, Prefect, the flow server and the four services; drive a demo cohort (Ctrl-C stops)
+run: install
+	$(BIN)/python -m deploy run
+
+## Install, check the published contracts, start Kafka + Prefect + services, run every test, stop them
+test: install
+	$(BIN)/python -m services.contracts.published_docs --check
+	$(BIN)/python -m pytest -ra tests
+
+test-unit: install
+	$(BIN)/python -m pytest -ra tests/unit
+
+## Regenerate docs/events (JSON Schema per event, AsyncAPI 3) from the models
+docs: install
+	$(BIN)/python -m services.contracts.published_docs
+
+kafka: install
+	$(BIN)/python -m deploy kafka
+
+clean:
+	rm -rf data .pytest_cache

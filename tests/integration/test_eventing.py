@@ -1,0 +1,167 @@
+"""The eventing plumbing against the real broker and a real SQLite database: outbox and
+relay with the idempotent producer, the idempotent consumer, dead letters."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, time as dtime
+
+import pytest
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+from sqlalchemy import func, select
+
+from deploy.processes import free_port
+from services.contracts.codes import AssessmentKind, Finding, LevelOfCare, Weekday
+from services.contracts.envelope import EventContext, to_record, wrap
+from services.contracts.events_intake import AssessmentCompleted, AvailabilityWindow, InstrumentScore
+from services.contracts.topics import dead_letter_topic, declared_topics, events_topic
+from services.eventing.consumer import EventConsumer, IncomingMessage, Outcome
+from services.eventing.database import Database, OutboxMessage
+from services.eventing.kafka_clients import idempotent_producer
+from services.eventing.outbox import Outbox
+from services.eventing.relay import OutboxRelay
+from services.eventing.settings import ContinuumSettings, KafkaSettings
+from services.eventing.topic_admin import create_topics
+from services.planning.handlers import HANDLERS as PLANNING_HANDLERS
+from services.planning.tables import PlanningBase, PlanVersion
+from tests.support.kafka_reader import TopicReader
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def prefix(kafka_stack) -> str:
+    """Fresh topics per test, so tests never see each other's events."""
+    p = f"{kafka_stack.config.topic_prefix}it{uuid.uuid4().hex[:6]}."
+    create_topics(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), ContinuumSettings(topic_prefix=p))
+    return p
+
+
+@pytest.fixture
+async def planning_db(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'planning.db'}", PlanningBase.metadata)
+    await db.create_all()
+    yield db
+    await db.dispose()
+
+
+def assessment_event(pid: str) -> AssessmentCompleted:
+    return AssessmentCompleted(
+        participant_id=pid, assessment_id=f"asm-{pid}", referral_id=f"ref-{pid}", episode_id=f"ep-{pid}",
+        kind=AssessmentKind.INITIAL, completed_at=datetime.now(UTC),
+        scores=(InstrumentScore(instrument="phq9", total=14, band="moderate"),),
+        findings=(Finding.DEPRESSIVE_SYMPTOMS,),
+        availability=(AvailabilityWindow(day=Weekday.MON, start=dtime(18), end=dtime(21)),),
+        recommended_level_of_care=LevelOfCare.INTENSIVE_OUTPATIENT, admitted_to_iop=True)
+
+
+def incoming(value: bytes | None, headers=(), offset: int = 0) -> IncomingMessage:
+    return IncomingMessage("continuum.intake.events", 0, offset, b"p-x", value, tuple(headers))
+
+
+def test_declared_topics_exist_with_their_partitions_and_configs(kafka_stack):
+    prefix = kafka_stack.config.topic_prefix
+    admin = KafkaAdminClient(bootstrap_servers=kafka_stack.bootstrap)
+    try:
+        specs = declared_topics(prefix)
+        described = {t["name"]: t for t in admin.describe_topics([s.name for s in specs])}
+        for spec in specs:
+            assert len(described[spec.name]["partitions"]) == spec.partitions
+        dlq = dead_letter_topic("intake", prefix)
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, events_topic("intake", prefix)),
+                                          ConfigResource(ConfigResourceType.TOPIC, dlq)])["topic"]
+        assert configs[events_topic("intake", prefix)]["retention.ms"]["value"] == "-1"
+        assert configs[dlq]["retention.ms"]["value"] == str(30 * 24 * 3600 * 1000)
+    finally:
+        admin.close()
+
+
+async def test_relay_publishes_the_outbox_with_an_idempotent_acks_all_producer(kafka_stack, prefix, planning_db):
+    ctx = EventContext.new("tenant-1", "adult-mh")
+    async with planning_db.transaction() as session:
+        written = [Outbox(session, "intake", prefix).add(assessment_event(f"p-{i}"), ctx) for i in range(3)]
+    producer = idempotent_producer(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), "test-relay")
+    assert producer._sender._acks == -1, "acks=all"
+    assert producer._txn_manager is not None, "idempotence enabled"
+    await producer.start()
+    try:
+        assert await OutboxRelay(planning_db, producer).publish_pending() == 3
+        assert await OutboxRelay(planning_db, producer).publish_pending() == 0, "published rows are not resent"
+    finally:
+        await producer.stop()
+    reader = TopicReader(kafka_stack.bootstrap, events_topic("intake", prefix))
+    records = reader.wait_for(lambda rs: len(rs) >= 3, 20, "three relayed events")
+    reader.close()
+    assert sorted(r.headers["ce_id"].decode() for r in records) == sorted(ce.id for ce in written)
+    assert {r.key for r in records} == {b"p-0", b"p-1", b"p-2"}
+    assert all(r.event["tenantid"] == "tenant-1" and r.event["specversion"] == "1.0" for r in records)
+
+
+async def test_a_redelivered_event_has_no_second_effect(planning_db):
+    consumer = EventConsumer("planning", planning_db, PLANNING_HANDLERS)
+    value = to_record(wrap(assessment_event("p-redeliver"), EventContext.new("t", "adult-mh"))).value
+    assert await consumer.handle(incoming(value, offset=1)) is Outcome.HANDLED
+    assert await consumer.handle(incoming(value, offset=1)) is Outcome.DUPLICATE
+    assert await consumer.handle(incoming(value, offset=7)) is Outcome.DUPLICATE, "replayed at another offset"
+    async with planning_db.sessions() as s:
+        plans = await s.scalar(select(func.count()).select_from(PlanVersion))
+        outbox = await s.scalar(select(func.count()).select_from(OutboxMessage))
+    assert (plans, outbox) == (1, 1)
+
+
+async def test_bad_messages_are_dead_lettered_with_their_reason(kafka_stack, prefix, planning_db):
+    consumer = EventConsumer("planning", planning_db, PLANNING_HANDLERS, topic_prefix=prefix)
+    good = json.loads(to_record(wrap(assessment_event("p-ok"), EventContext.new("t", "adult-mh"))).value)
+    poison = {
+        b"not json at all": "not JSON",
+        json.dumps({"hello": "world"}).encode(): "not a CloudEvent",
+        json.dumps({**good, "id": "u1", "type": "continuum.intake.mystery.v1"}).encode(): "unknown event type",
+        json.dumps({**good, "id": "u2", "data": {**good["data"], "kind": "sideways"}}).encode(): "invalid",
+    }
+    for n, value in enumerate(poison):
+        outcome = await consumer.handle(incoming(value, headers=[("x-origin", b"test")], offset=n))
+        assert outcome is Outcome.DEAD_LETTERED
+    # the consumer keeps going: the next real event is handled
+    assert await consumer.handle(incoming(json.dumps(good).encode(), offset=99)) is Outcome.HANDLED
+    producer = idempotent_producer(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), "test-dlq")
+    await producer.start()
+    try:
+        await OutboxRelay(planning_db, producer).publish_pending()
+    finally:
+        await producer.stop()
+    reader = TopicReader(kafka_stack.bootstrap, dead_letter_topic("planning", prefix))
+    records = reader.wait_for(lambda rs: len(rs) >= 4, 20, "four dead letters")
+    reader.close()
+    by_value = {r.value: r for r in records}
+    for value, reason in poison.items():
+        dead = by_value[value]  # the original bytes, unchanged
+        assert reason in dead.headers["dlq_reason"].decode()
+        assert dead.headers["x-origin"] == b"test", "original headers kept"
+        assert dead.headers["dlq_consumer"] == b"planning"
+
+
+async def test_a_handler_bug_is_dead_lettered_not_raised(planning_db):
+    async def broken(ctx, event):
+        raise RuntimeError("bug in handler")
+
+    consumer = EventConsumer("planning", planning_db, {AssessmentCompleted: broken})
+    value = to_record(wrap(assessment_event("p-bug"), EventContext.new("t", "adult-mh"))).value
+    assert await consumer.handle(incoming(value)) is Outcome.DEAD_LETTERED
+    async with planning_db.sessions() as s:
+        row = await s.scalar(select(OutboxMessage).where(OutboxMessage.event_type == "dead_letter"))
+    assert "RuntimeError: bug in handler" in dict(row.headers())["dlq_reason"].decode()
+
+
+def test_unreachable_kafka_is_a_clear_error_within_seconds(tmp_path):
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": address, "KAFKA_CONNECT_TIMEOUT_S": "5",
+           "CONTINUUM_DATA_DIR": str(tmp_path), "CONTINUUM_PLANNING_HTTP_PORT": str(free_port())}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "services.planning"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2
+    assert f"Kafka is unreachable at {address}" in proc.stderr
+    assert time.monotonic() - started < 30
