@@ -38,3 +38,19 @@ def stack(kafka_stack):
     """The whole system as `make run` starts it (without the demo cohort)."""
     kafka_stack.start_platform()
     yield kafka_stack
+
+
+@pytest.fixture
+def readers(kafka_stack):
+    """Plain Kafka consumers over topics, closed after the test."""
+    from tests.support.kafka_reader import TopicReader
+
+    opened: list[TopicReader] = []
+
+    def open_reader(*topics: str) -> TopicReader:
+        opened.append(TopicReader(kafka_stack.bootstrap, *topics))
+        return opened[-1]
+
+    yield open_reader
+    for r in opened:
+        r.close()

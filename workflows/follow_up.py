@@ -10,7 +10,8 @@ DEPLOYMENT_NAME = "follow-up-check-in"
 DEPLOYMENT_PATH = f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
 
 
-@flow(name=FLOW_NAME, retries=3, retry_delay_seconds=[5, 30, 120], log_prints=False)
+# a list of delays is refused by the Prefect 3.9 server for flows (422 on retry_delay): one delay
+@flow(name=FLOW_NAME, retries=3, retry_delay_seconds=20, log_prints=False)
 def follow_up_check_in(follow_up_id: str, participant_id: str, aftercare_url: str) -> str:
     response = httpx.post(f"{aftercare_url}/follow-ups/{follow_up_id}/open", timeout=15)
     response.raise_for_status()

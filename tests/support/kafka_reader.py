@@ -48,9 +48,10 @@ class TopicReader:
         raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; "
                              f"saw {[r.headers.get('ce_type') for r in self.records][-30:]}")
 
-    def events(self, participant_id: str | None = None, ce_type_suffix: str = "") -> list[dict]:
+    def events(self, participant_id: str | None = None, ce_type_suffix: str = "v1") -> list[dict]:
+        """Events of one participant whose type ends with ``.<suffix>`` (e.g. 'plan_created.v1')."""
         return [r.event for r in self.records
-                if r.headers.get("ce_type", b"").decode().endswith(ce_type_suffix)
+                if r.headers.get("ce_type", b"").decode().endswith("." + ce_type_suffix)
                 and (participant_id is None or r.key == participant_id.encode())]
 
     def close(self) -> None:

@@ -1,0 +1,210 @@
+"""End to end, as users and integration teams see it: a participant from referral to
+scheduled follow-ups through the HTTP APIs only; every event asserted as a plain Kafka
+consumer sees it, the follow-up flow runs as the Prefect API reports them."""
+
+import json
+import time
+from datetime import datetime
+
+import httpx
+import pytest
+from kafka import KafkaProducer
+
+from deploy.demo_cohort import assessment, referral
+from services.contracts.base import SERVICES
+from services.contracts.topics import dead_letter_topic, events_topic
+
+pytestmark = pytest.mark.e2e
+
+CARE_PATH = [
+    ("intake", "referral_received"), ("intake", "assessment_completed"), ("planning", "plan_created"),
+    ("scheduling", "sessions_scheduled"), ("scheduling", "session_attended"),
+    ("planning", "ready_for_step_down"), ("aftercare", "aftercare_plan_created"),
+    ("aftercare", "participant_discharged"), ("aftercare", "follow_up_scheduled"),
+]
+
+
+def poll(fn, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = fn()
+        if result:
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def get_json(http: httpx.Client, url: str):
+    r = http.get(url)
+    return r.json() if r.status_code == 200 else None
+
+
+def flow_runs(stack, ids: list[str]) -> list[dict]:
+    r = httpx.post(f"{stack.prefect.api_url}/flow_runs/filter", json={"flow_runs": {"id": {"any_": ids}}})
+    r.raise_for_status()
+    return r.json()
+
+
+def admit(stack, http: httpx.Client, index: int) -> str:
+    r = http.post(f"{stack.url('intake')}/referrals", json=referral(index))
+    assert r.status_code == 201, r.text
+    pid = r.json()["participant_id"]
+    r = http.post(f"{stack.url('intake')}/participants/{pid}/assessments", json=assessment(index))
+    assert r.status_code == 201, r.text
+    assert r.json()["admitted_to_iop"]
+    return pid
+
+
+def attend_until_step_down(stack, http: httpx.Client, pid: str) -> dict:
+    sessions = poll(lambda: get_json(http, f"{stack.url('scheduling')}/participants/{pid}/sessions"), 60,
+                    "sessions scheduled")
+    assert sessions["hours_scheduled"] >= 9, "IOP minimum hours placed"
+    for s in sessions["sessions"][:3]:
+        r = http.post(f"{stack.url('scheduling')}/sessions/{s['session_id']}/attendance", json={"status": "attended"})
+        assert r.status_code == 200, r.text
+    return poll(lambda: (a := get_json(http, f"{stack.url('aftercare')}/participants/{pid}/aftercare"))
+                and len(a["follow_ups"]) == 4 and a, 60, "four follow-ups scheduled")
+
+
+def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers):
+    prefix = stack.config.topic_prefix
+    reader = readers(*[events_topic(s, prefix) for s in SERVICES])
+    with httpx.Client(timeout=15) as http:
+        pid = admit(stack, http, 1)
+        aftercare = attend_until_step_down(stack, http, pid)
+
+        reader.wait_for(lambda rs: len(reader.events(pid, "follow_up_scheduled.v1")) == 4, 30,
+                        "FollowUpScheduled x4 on the topic")
+        mine = [r for r in reader.records if r.key == pid.encode()]
+        types = [r.headers["ce_type"].decode() for r in mine]
+        for producer, name in CARE_PATH:
+            assert f"continuum.{producer}.{name}.v1" in types, name
+            topic_of = {r.topic for r in mine if r.headers["ce_type"].decode() == f"continuum.{producer}.{name}.v1"}
+            assert topic_of == {events_topic(producer, prefix)}, "each service writes only its own topic"
+        assert types.count("continuum.scheduling.session_attended.v1") == 3
+        assert types.count("continuum.planning.plan_created.v1") == 1
+
+        by_type = {r.headers["ce_type"].decode(): r.event for r in mine}
+        assessed = by_type["continuum.intake.assessment_completed.v1"]
+        plan = by_type["continuum.planning.plan_created.v1"]
+        assert plan["causationid"] == assessed["id"] and plan["correlationid"] == assessed["correlationid"]
+        assert plan["data"]["weekly_hours_target"] >= 9
+        assert {e["tenantid"] for e in (r.event for r in mine)} == {"demo-network"}
+
+        person = referral(1)["participant"]
+        for r in mine:  # ids, codes and scores only: no names, birth dates or narrative
+            text = r.value.decode()
+            assert person["given_name"] not in text and person["date_of_birth"] not in text
+            assert "Get back to a steady routine" not in text
+
+        scheduled = reader.events(pid, "follow_up_scheduled.v1")
+        run_ids = [e["data"]["flow_run_id"] for e in scheduled]
+        runs = flow_runs(stack, run_ids)
+        assert len(runs) == 4
+        assert sorted(r["parameters"]["follow_up_id"] for r in runs) == sorted(
+            f["follow_up_id"] for f in aftercare["follow_ups"])
+        due = {e["data"]["flow_run_id"]: datetime.fromisoformat(e["data"]["due_at"]) for e in scheduled}
+        for r in runs:
+            assert abs((datetime.fromisoformat(r["expected_start_time"]) - due[r["id"]]).total_seconds()) < 1
+        assert sorted(e["data"]["day_offset"] for e in scheduled) == [7, 30, 90, 180]
+
+        # the day-7 check-in runs when due (a 'day' is 2 s here): reminder sent, check-in open
+        d7 = next(e["data"] for e in scheduled if e["data"]["day_offset"] == 7)
+        done = poll(lambda: [r for r in flow_runs(stack, [d7["flow_run_id"]]) if r["state_type"] == "COMPLETED"],
+                    90, "the day-7 flow run to complete")
+        assert done[0]["parameters"]["participant_id"] == pid
+        follow_up = next(f for f in get_json(http, f"{stack.url('aftercare')}/participants/{pid}/aftercare")
+                         ["follow_ups"] if f["day_offset"] == 7)
+        assert follow_up["status"] == "open"
+        reminders = (stack.data_dir / "notifications.jsonl").read_text().splitlines()
+        assert any(json.loads(line)["follow_up_id"] == d7["follow_up_id"] for line in reminders)
+
+        # a relapse at the check-in is the way back up: intake re-refers
+        r = http.post(f"{stack.url('aftercare')}/follow-ups/{d7['follow_up_id']}/check-in", json={
+            "phq9_total": 8, "phq9_item9": 0, "substance_use_since_last_contact": True,
+            "engaged_with_step_down_provider": True, "housing_stable": True, "work_or_school_stable": True})
+        assert r.status_code == 200 and r.json()["result"] == "relapse"
+        reader.wait_for(lambda rs: len(reader.events(pid, "referral_received.v1")) == 2, 30, "a re-referral")
+        again = reader.events(pid, "referral_received.v1")[-1]["data"]
+        assert again["source"] == "step_up_from_aftercare" and again["prior_episode_id"] == d7["episode_id"]
+        assert reader.events(pid, "relapse_risk_detected.v1")[0]["data"]["risk"] == "relapse"
+
+
+def test_redelivered_events_cause_no_second_effect(stack, readers):
+    prefix = stack.config.topic_prefix
+    reader = readers(*[events_topic(s, prefix) for s in SERVICES])
+    with httpx.Client(timeout=15) as http:
+        pid = admit(stack, http, 4)
+        attend_until_step_down(stack, http, pid)
+        reader.wait_for(lambda rs: len(reader.events(pid, "follow_up_scheduled.v1")) == 4, 30, "follow-ups")
+        health = {s: get_json(http, f"{stack.url(s)}/health") for s in ("planning", "aftercare")}
+        producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+        for suffix in ("assessment_completed.v1", "ready_for_step_down.v1"):
+            record = next(r for r in reader.records if r.key == pid.encode()
+                          and r.headers["ce_type"].decode().endswith(suffix))
+            producer.send(record.topic, value=record.value, key=record.key, headers=list(record.headers.items()))
+        producer.flush()
+        producer.close()
+        for s in ("planning", "aftercare"):
+            poll(lambda s=s: get_json(http, f"{stack.url(s)}/health")["consumed"].get("duplicate", 0)
+                 > health[s]["consumed"].get("duplicate", 0), 30, f"{s} to see the duplicate")
+        time.sleep(2)
+        reader.poll()
+        assert len(reader.events(pid, "plan_created.v1")) == 1
+        assert len(reader.events(pid, "follow_up_scheduled.v1")) == 4
+        run_ids = [e["data"]["flow_run_id"] for e in reader.events(pid, "follow_up_scheduled.v1")]
+        r = httpx.post(f"{stack.prefect.api_url}/flow_runs/filter", json={"flow_runs": {"id": {"any_": run_ids}}})
+        assert len(r.json()) == 4
+
+
+def test_poison_messages_are_dead_lettered_and_the_worker_keeps_going(stack, readers):
+    prefix = stack.config.topic_prefix
+    intake_topic = events_topic("intake", prefix)
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    good = json.loads(next(r for r in readers(intake_topic).wait_for(
+        lambda rs: rs, 10, "an intake event") if r.headers["ce_type"].endswith(b"assessment_completed.v1")).value)
+    poison = {
+        b"{{ definitely not json": "not JSON",
+        json.dumps({"specversion": "1.0", "id": "x"}).encode(): "not a CloudEvent",
+        json.dumps({**good, "id": "poison-unknown", "type": "continuum.intake.moon_landed.v1"}).encode():
+            "unknown event type",
+        json.dumps({**good, "id": "poison-future", "type": "continuum.intake.assessment_completed.v2"}).encode():
+            "unknown event type",
+        json.dumps({**good, "id": "poison-invalid", "data": {**good["data"], "scores": "lots"}}).encode(): "invalid",
+    }
+    for value in poison:
+        producer.send(intake_topic, value=value, key=b"p-poison", headers=[("origin", b"e2e")])
+    producer.flush()
+    producer.close()
+    dlq = readers(dead_letter_topic("planning", prefix))
+    records = dlq.wait_for(lambda rs: len({r.value for r in rs} & set(poison)) == len(poison), 60,
+                           "every poison message in planning's dead-letter topic")
+    for r in records:
+        if r.value in poison:
+            assert poison[r.value] in r.headers["dlq_reason"].decode()
+            assert r.headers["origin"] == b"e2e" and r.headers["dlq_topic"].decode() == intake_topic
+    with httpx.Client(timeout=15) as http:  # the worker keeps going
+        pid = admit(stack, http, 2)
+        poll(lambda: get_json(http, f"{stack.url('planning')}/participants/{pid}/plan"), 60, "a plan after poison")
+
+
+def test_bad_http_input_names_the_field(stack):
+    with httpx.Client(timeout=15) as http:
+        intake = stack.url("intake")
+        body = referral(3)
+        r = http.post(f"{intake}/referrals", json={**body, "participant": {**body["participant"], "date_of_birth": "x"}})
+        assert r.status_code == 422
+        assert ["body", "participant", "date_of_birth"] in [e["loc"] for e in r.json()["detail"]]
+        pid = http.post(f"{intake}/referrals", json=body).json()["participant_id"]
+        bad = assessment(3)
+        bad["phq9"] = bad["phq9"][:8] + [7]
+        r = http.post(f"{intake}/participants/{pid}/assessments", json=bad)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "phq9"]
+        assert "item 9" in r.json()["detail"][0]["msg"]
+        r = http.post(f"{intake}/participants/p-nobody/assessments", json=assessment(3))
+        assert r.status_code == 404 and "p-nobody" in r.json()["detail"]
+        r = http.post(f"{stack.url('scheduling')}/sessions/ses-nothing/attendance", json={"status": "attended"})
+        assert r.status_code == 404
+        r = http.post(f"{stack.url('scheduling')}/sessions/ses-nothing/attendance", json={"status": "missed"})
+        assert r.status_code == 422 and "reason" in r.text
+        assert http.get(f"{stack.url('aftercare')}/participants/p-nobody/aftercare").status_code == 404
