@@ -1,7 +1,6 @@
 """``python -m deploy run``: the whole system with a demo cohort, until Ctrl-C.
 ``python -m deploy kafka``: only the broker."""
 
-import asyncio
 import signal
 import time
 
@@ -32,18 +31,18 @@ def _table(cohort: DemoCohort, stack: Stack, elapsed: float) -> Table:
     return t
 
 
-async def _drive(stack: Stack, size: int) -> None:
-    cohort = DemoCohort({s: stack.url(s) for s in stack.config.service_ports}, size)
+def _drive(stack: Stack, size: int) -> None:
+    cohort = DemoCohort(stack.urls(), size)
     started = time.monotonic()
     try:
-        await cohort.admit()
+        cohort.admit()
         with Live(_table(cohort, stack, 0), console=console, refresh_per_second=2) as live:
             while True:
-                await cohort.step()
+                cohort.step()
                 live.update(_table(cohort, stack, time.monotonic() - started))
-                await asyncio.sleep(2 if not cohort.done() else 5)
+                time.sleep(2 if not cohort.done() else 5)
     finally:
-        await cohort.close()
+        cohort.close()
 
 
 @cli.command()
@@ -56,7 +55,7 @@ def run(participants: int = typer.Option(20, help="size of the synthetic demo co
             stack.start(on_step=lambda s: status.update(f"starting {s}"))
         console.print(f"[green]up[/green]: Kafka {stack.bootstrap}, Prefect http://127.0.0.1:"
                       f"{stack.config.prefect_port}, data in {stack.data_dir}")
-        asyncio.run(_drive(stack, participants))
+        _drive(stack, participants)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:

@@ -1,11 +1,13 @@
 """A synthetic demo cohort driven through the HTTP APIs only: made-up people referred,
 assessed, attending their first sessions, stepping down into aftercare."""
 
-import asyncio
 import random
 from dataclasses import dataclass, field
 
 import httpx
+
+from . import api_client as api
+from .api_client import Urls
 
 GIVEN = ["Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lia", "Max",
          "Nia", "Oto", "Pia", "Quin", "Rae", "Sol", "Tao", "Uma", "Vic", "Wren", "Xan", "Yui", "Zed"]
@@ -62,57 +64,52 @@ class Participant:
 
 
 class DemoCohort:
-    def __init__(self, urls: dict[str, str], size: int = 20, attend_sessions: int = 3):
+    """Drives the cohort one step at a time (``admit`` once, then ``step`` repeatedly)."""
+
+    def __init__(self, urls: Urls, size: int = 20, attend_sessions: int = 3):
         self.urls = urls
         self.people = [Participant(i) for i in range(size)]
         self.attend_sessions = attend_sessions
-        self.http = httpx.AsyncClient(timeout=15)
+        self.http = httpx.Client(timeout=15)
 
-    async def admit(self) -> None:
+    def admit(self) -> None:
         for p in self.people:
-            r = await self.http.post(f"{self.urls['intake']}/referrals", json=referral(p.index))
-            r.raise_for_status()
-            p.participant_id, p.stage = r.json()["participant_id"], "referred"
-            r = await self.http.post(f"{self.urls['intake']}/participants/{p.participant_id}/assessments",
-                                     json=assessment(p.index))
-            r.raise_for_status()
-            a = r.json()
-            p.level = a["recommended_level_of_care"]
-            p.stage = "assessed" if a["admitted_to_iop"] else "referred out"
-            if a["safety_flagged"]:
+            p.participant_id = api.refer(self.http, self.urls, referral(p.index))["participant_id"]
+            p.stage = "referred"
+            outcome = api.assess(self.http, self.urls, p.participant_id, assessment(p.index))
+            p.level = outcome["recommended_level_of_care"]
+            p.stage = "assessed" if outcome["admitted_to_iop"] else "referred out"
+            if outcome["safety_flagged"]:
                 p.notes.append("safety flag")
 
-    async def _get(self, service: str, path: str) -> dict | None:
-        r = await self.http.get(f"{self.urls[service]}{path}")
-        return r.json() if r.status_code == 200 else None
-
-    async def step(self) -> None:
+    def step(self) -> None:
         """Refresh where everyone stands, and record attendance where sessions are waiting."""
-        await asyncio.gather(*(self._advance(p) for p in self.people if p.stage not in ("referred out", "new")))
+        for p in self.people:
+            if p.stage not in ("referred out", "new"):
+                self._advance(p)
 
-    async def _advance(self, p: Participant) -> None:
+    def _advance(self, p: Participant) -> None:
         pid = p.participant_id
-        if p.stage == "assessed" and await self._get("planning", f"/participants/{pid}/plan"):
+        if p.stage == "assessed" and api.plan(self.http, self.urls, pid):
             p.stage = "planned"
         if p.stage in ("planned", "scheduled", "attending"):
-            sessions = await self._get("scheduling", f"/participants/{pid}/sessions")
-            if sessions:
-                p.hours = sessions["hours_scheduled"]
-                p.attended = sum(s["status"] == "attended" for s in sessions["sessions"])
+            booked = api.sessions(self.http, self.urls, pid)
+            if booked:
+                p.hours = booked["hours_scheduled"]
+                p.attended = sum(s["status"] == "attended" for s in booked["sessions"])
                 p.stage = "attending" if p.attended else "scheduled"
-                waiting = [s for s in sessions["sessions"] if s["status"] == "scheduled"]
+                waiting = [s for s in booked["sessions"] if s["status"] == "scheduled"]
                 if p.attended < self.attend_sessions and waiting:
-                    await self.http.post(f"{self.urls['scheduling']}/sessions/{waiting[0]['session_id']}/attendance",
-                                         json={"status": "attended"})
+                    api.attend(self.http, self.urls, waiting[0]["session_id"])
         if p.stage in ("attending", "aftercare"):
-            aftercare = await self._get("aftercare", f"/participants/{pid}/aftercare")
-            if aftercare:
-                p.follow_ups = len(aftercare["follow_ups"])
+            care = api.aftercare(self.http, self.urls, pid)
+            if care:
+                p.follow_ups = len(care["follow_ups"])
                 p.stage = "aftercare"
 
     def done(self) -> bool:
         return all(p.stage in ("referred out", "aftercare") and (p.stage != "aftercare" or p.follow_ups)
                    for p in self.people)
 
-    async def close(self) -> None:
-        await self.http.aclose()
+    def close(self) -> None:
+        self.http.close()

@@ -14,6 +14,7 @@ from services.contracts.base import SERVICES
 from services.eventing.settings import ContinuumSettings, KafkaSettings
 from services.eventing.topic_admin import create_topics
 
+from .api_client import Urls
 from .kafka_runner import KafkaBroker
 from .prefect_runner import ROOT, PrefectServer, start_flow_server
 from .processes import signal_stop, start, stop, wait_until
@@ -57,6 +58,9 @@ class Stack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.service_ports[service]}"
+
+    def urls(self) -> "Urls":
+        return Urls(**{s: self.url(s) for s in SERVICES})
 
     def service_env(self) -> dict[str, str]:
         env = {

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from deploy import api_client as api
 from deploy.demo_cohort import assessment, referral
 from services.contracts.base import SERVICES
 from services.contracts.topics import dead_letter_topic, events_topic
@@ -46,24 +47,18 @@ def flow_runs(stack, ids: list[str]) -> list[dict]:
 
 
 def admit(stack, http: httpx.Client, index: int) -> str:
-    r = http.post(f"{stack.url('intake')}/referrals", json=referral(index))
-    assert r.status_code == 201, r.text
-    pid = r.json()["participant_id"]
-    r = http.post(f"{stack.url('intake')}/participants/{pid}/assessments", json=assessment(index))
-    assert r.status_code == 201, r.text
-    assert r.json()["admitted_to_iop"]
+    pid = api.refer(http, stack.urls(), referral(index))["participant_id"]
+    assert api.assess(http, stack.urls(), pid, assessment(index))["admitted_to_iop"]
     return pid
 
 
 def attend_until_step_down(stack, http: httpx.Client, pid: str) -> dict:
-    sessions = poll(lambda: get_json(http, f"{stack.url('scheduling')}/participants/{pid}/sessions"), 60,
-                    "sessions scheduled")
-    assert sessions["hours_scheduled"] >= 9, "IOP minimum hours placed"
-    for s in sessions["sessions"][:3]:
-        r = http.post(f"{stack.url('scheduling')}/sessions/{s['session_id']}/attendance", json={"status": "attended"})
-        assert r.status_code == 200, r.text
-    return poll(lambda: (a := get_json(http, f"{stack.url('aftercare')}/participants/{pid}/aftercare"))
-                and len(a["follow_ups"]) == 4 and a, 60, "four follow-ups scheduled")
+    booked = poll(lambda: api.sessions(http, stack.urls(), pid), 60, "sessions scheduled")
+    assert booked["hours_scheduled"] >= 9, "IOP minimum hours placed"
+    for s in booked["sessions"][:3]:
+        assert api.attend(http, stack.urls(), s["session_id"])["status"] == "attended"
+    return poll(lambda: (a := api.aftercare(http, stack.urls(), pid)) and len(a["follow_ups"]) == 4 and a,
+                60, "four follow-ups scheduled")
 
 
 def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers):
@@ -113,17 +108,16 @@ def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers
         done = poll(lambda: [r for r in flow_runs(stack, [d7["flow_run_id"]]) if r["state_type"] == "COMPLETED"],
                     90, "the day-7 flow run to complete")
         assert done[0]["parameters"]["participant_id"] == pid
-        follow_up = next(f for f in get_json(http, f"{stack.url('aftercare')}/participants/{pid}/aftercare")
-                         ["follow_ups"] if f["day_offset"] == 7)
+        follow_up = next(f for f in api.aftercare(http, stack.urls(), pid)["follow_ups"] if f["day_offset"] == 7)
         assert follow_up["status"] == "open"
         reminders = (stack.data_dir / "notifications.jsonl").read_text().splitlines()
         assert any(json.loads(line)["follow_up_id"] == d7["follow_up_id"] for line in reminders)
 
         # a relapse at the check-in is the way back up: intake re-refers
-        r = http.post(f"{stack.url('aftercare')}/follow-ups/{d7['follow_up_id']}/check-in", json={
+        checked = api.check_in(http, stack.urls(), d7["follow_up_id"], {
             "phq9_total": 8, "phq9_item9": 0, "substance_use_since_last_contact": True,
             "engaged_with_step_down_provider": True, "housing_stable": True, "work_or_school_stable": True})
-        assert r.status_code == 200 and r.json()["result"] == "relapse"
+        assert checked["result"] == "relapse"
         reader.wait_for(lambda rs: len(reader.events(pid, "referral_received.v1")) == 2, 30, "a re-referral")
         again = reader.events(pid, "referral_received.v1")[-1]["data"]
         assert again["source"] == "step_up_from_aftercare" and again["prior_episode_id"] == d7["episode_id"]
@@ -185,7 +179,7 @@ def test_poison_messages_are_dead_lettered_and_the_worker_keeps_going(stack, rea
             assert r.headers["origin"] == b"e2e" and r.headers["dlq_topic"].decode() == intake_topic
     with httpx.Client(timeout=15) as http:  # the worker keeps going
         pid = admit(stack, http, 2)
-        poll(lambda: get_json(http, f"{stack.url('planning')}/participants/{pid}/plan"), 60, "a plan after poison")
+        poll(lambda: api.plan(http, stack.urls(), pid), 60, "a plan after poison")
 
 
 def test_bad_http_input_names_the_field(stack):

@@ -1,0 +1,58 @@
+"""A thin client of the services' HTTP APIs: what a clinician's or scheduler's front end
+would call. Used by the demo cohort and the end-to-end tests, so both drive the system
+exactly as its users do. Each function raises for an unexpected status."""
+
+from dataclasses import dataclass
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Urls:
+    intake: str
+    planning: str
+    scheduling: str
+    aftercare: str
+
+
+def _ok(r: httpx.Response) -> dict:
+    if r.status_code >= 400:
+        raise RuntimeError(f"{r.request.method} {r.request.url.path} -> {r.status_code}: {r.text[:500]}")
+    return r.json()
+
+
+def get_or_none(http: httpx.Client, url: str) -> dict | None:
+    r = http.get(url)
+    return r.json() if r.status_code == 200 else None
+
+
+def refer(http: httpx.Client, urls: Urls, body: dict) -> dict:
+    """A referral; returns participant_id, referral_id, episode_id."""
+    return _ok(http.post(f"{urls.intake}/referrals", json=body))
+
+
+def assess(http: httpx.Client, urls: Urls, participant_id: str, body: dict) -> dict:
+    """A complete assessment (initial or re-assessment); returns the outcome: scores,
+    recommended_level_of_care, admitted_to_iop, safety_flagged."""
+    return _ok(http.post(f"{urls.intake}/participants/{participant_id}/assessments", json=body))
+
+
+def sessions(http: httpx.Client, urls: Urls, participant_id: str) -> dict | None:
+    return get_or_none(http, f"{urls.scheduling}/participants/{participant_id}/sessions")
+
+
+def attend(http: httpx.Client, urls: Urls, session_id: str, minutes: int | None = None) -> dict:
+    body = {"status": "attended"} | ({"minutes_attended": minutes} if minutes else {})
+    return _ok(http.post(f"{urls.scheduling}/sessions/{session_id}/attendance", json=body))
+
+
+def plan(http: httpx.Client, urls: Urls, participant_id: str) -> dict | None:
+    return get_or_none(http, f"{urls.planning}/participants/{participant_id}/plan")
+
+
+def aftercare(http: httpx.Client, urls: Urls, participant_id: str) -> dict | None:
+    return get_or_none(http, f"{urls.aftercare}/participants/{participant_id}/aftercare")
+
+
+def check_in(http: httpx.Client, urls: Urls, follow_up_id: str, body: dict) -> dict:
+    return _ok(http.post(f"{urls.aftercare}/follow-ups/{follow_up_id}/check-in", json=body))
