@@ -51,6 +51,11 @@ def assessment(i: int) -> dict:
             "medical_history": "synthetic", "symptoms": "synthetic", "challenges": "synthetic"}
 
 
+def reassessment(i: int, phq9: list[int], gad7: list[int] | None = None) -> dict:
+    """A re-assessment during treatment with the same instruments (new scores)."""
+    return {**assessment(i), "kind": "reassessment", "phq9": phq9, "gad7": gad7 or [0] * 7}
+
+
 @dataclass
 class Participant:
     index: int
