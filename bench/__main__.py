@@ -24,8 +24,28 @@ def e2e(participants: int = typer.Option(10_000, help="synthetic participants"),
 
 
 @cli.command()
-def noop() -> None:
-    """(placeholder so typer keeps subcommands)"""
+def faults(participants: int = typer.Option(1000, help="participants per scenario")) -> None:
+    """The fault suite on a fresh stack: each scenario prints tried / completed / lost / duplicated."""
+    import shutil
+
+    from deploy.processes import free_port
+    from deploy.stack import Stack, StackConfig
+    from services.contracts.base import SERVICES
+
+    from .faults import kill_workers, poison, replay_everything, restart_broker
+
+    data_dir = Path("data/faults").resolve()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    stack = Stack(StackConfig(data_dir=data_dir, kafka_port=free_port(), prefect_port=free_port(),
+                              service_ports={s: free_port() for s in SERVICES}, prefect_ui=False))
+    stack.start()
+    try:
+        timeout = max(300.0, participants * 1.0)
+        for n, run in enumerate((kill_workers, restart_broker, poison)):
+            print(run(stack, participants, start_index=n * participants, timeout_s=timeout).line(), flush=True)
+        print(replay_everything(stack, timeout_s=timeout).line(), flush=True)
+    finally:
+        stack.stop()
 
 
 if __name__ == "__main__":
