@@ -107,6 +107,17 @@ class Weekday(StrEnum):
     SUN = "sun"
 
 
+class AsamDimension(StrEnum):
+    """The six ASAM-style dimensions an assessment rates 0-4."""
+
+    INTOXICATION_WITHDRAWAL = "d1_intoxication_withdrawal"
+    BIOMEDICAL = "d2_biomedical"
+    EMOTIONAL_BEHAVIOURAL = "d3_emotional_behavioural"
+    READINESS_TO_CHANGE = "d4_readiness_to_change"
+    RELAPSE_POTENTIAL = "d5_relapse_potential"
+    RECOVERY_ENVIRONMENT = "d6_recovery_environment"
+
+
 class RiskSeverity(StrEnum):
     MODERATE = "moderate"
     HIGH = "high"
