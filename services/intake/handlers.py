@@ -232,7 +232,7 @@ def _score(instrument: Instrument, cmd: InstrumentCommand, now: datetime) -> tup
 async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id: str, instrument: Instrument,
                            cmd: InstrumentCommand) -> tuple[InstrumentResult, SafetyFlag | None]:
     """Score one instrument; a safety finding is its own event, at once, before the
-    assessment completes (one per finding, unless as severe a flag was already raised)."""
+    assessment completes (one per instrument; re-scoring raises another only when worse)."""
     assessment = await _open(session, assessment_id)
     now = _now()
     result, finding = _score(instrument, cmd, now)
@@ -249,7 +249,7 @@ async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id:
     flag = None
     if finding is not None:
         raised = (await session.scalars(select(SafetyFlag.severity).where(
-            SafetyFlag.assessment_id == assessment_id))).all()
+            SafetyFlag.assessment_id == assessment_id, SafetyFlag.instrument == instrument))).all()
         if all(more_severe(finding.severity, RiskSeverity(s)) for s in raised):
             flag = SafetyFlag(id=new_id("flag"), assessment_id=assessment_id, instrument=instrument,
                               severity=finding.severity, triggers=list(finding.triggers), flagged_at=now,
