@@ -190,12 +190,13 @@ def test_bad_http_input_names_the_field(stack):
         assert r.status_code == 422
         assert ["body", "participant", "date_of_birth"] in [e["loc"] for e in r.json()["detail"]]
         pid = http.post(f"{intake}/referrals", json=body).json()["participant_id"]
-        bad = assessment(3)
-        bad["phq9"] = bad["phq9"][:8] + [7]
-        r = http.post(f"{intake}/participants/{pid}/assessments", json=bad)
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "phq9"]
+        aid = http.post(f"{intake}/participants/{pid}/assessments", json={"kind": "initial"}).json()["assessment_id"]
+        bad = assessment(3)["instruments"]["phq9"]
+        bad["items"] = bad["items"][:8] + [7]
+        r = http.post(f"{intake}/assessments/{aid}/instruments/phq9", json=bad)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "items"]
         assert "item 9" in r.json()["detail"][0]["msg"]
-        r = http.post(f"{intake}/participants/p-nobody/assessments", json=assessment(3))
+        r = http.post(f"{intake}/participants/p-nobody/assessments", json={"kind": "initial"})
         assert r.status_code == 404 and "p-nobody" in r.json()["detail"]
         r = http.post(f"{stack.url('scheduling')}/sessions/ses-nothing/attendance", json={"status": "attended"})
         assert r.status_code == 404
