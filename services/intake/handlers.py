@@ -31,6 +31,7 @@ from services.contracts.events_intake import (
 )
 from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
+from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
 
 from .commands import (
@@ -66,6 +67,8 @@ from .tables import (
     Referral,
     SafetyFlag,
 )
+
+log = get_logger(__name__)
 
 AWAITING, ADMITTED, REFERRED_OUT = "awaiting_assessment", "admitted", "referred_out"
 
@@ -262,6 +265,8 @@ async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id:
                 severity=finding.severity, triggers=finding.triggers, flagged_at=now,
                 respond_by=finding.respond_by, instrument=instrument, episode_id=assessment.episode_id),
                 _ctx(participant))
+            log.warning("safety.flagged", participant_id=assessment.participant_id, assessment_id=assessment_id,
+                        flag_id=flag.id, severity=str(finding.severity), respond_by=finding.respond_by.isoformat())
     return result, flag
 
 
