@@ -28,6 +28,8 @@ def stack_config(tmp_path_factory) -> StackConfig:
 def kafka_stack(stack_config):
     """Kafka up and the declared topics created; nothing else yet."""
     stack = Stack(stack_config)
+    if stack.kafka:  # a free controller port too, so test brokers of parallel runs do not collide
+        stack.kafka.controller_port = free_port()
     stack.start_kafka()
     yield stack
     stack.stop()
