@@ -1,5 +1,5 @@
 """A synthetic demo cohort driven through the HTTP APIs only: made-up people referred,
-assessed, attending their first sessions, stepping down into aftercare."""
+assessed, attending their first sessions, re-assessed, stepping down into aftercare."""
 
 import random
 from dataclasses import dataclass, field
@@ -90,6 +90,10 @@ def assessment(i: int) -> dict:
     }
 
 
+IMPROVED_PHQ9 = [1, 1, 0, 0, 0, 0, 0, 0, 0]
+"""A re-assessment PHQ-9 of 2: remission (< 5) and, from any IOP baseline, a response (>= 50% drop)."""
+
+
 def reassessment(i: int, phq9: list[int], gad7: list[int] | None = None) -> dict:
     """A re-assessment during treatment with the same instruments (new PHQ-9 and GAD-7
     scores): the clinician's interview again; the other sections carry over."""
@@ -113,6 +117,7 @@ class Participant:
     hours: float = 0
     attended: int = 0
     follow_ups: int = 0
+    reassessed: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -154,6 +159,10 @@ class DemoCohort:
                 waiting = [s for s in booked["sessions"] if s["status"] == "scheduled"]
                 if p.attended < self.attend_sessions and waiting:
                     api.attend(self.http, self.urls, waiting[0]["session_id"])
+                elif p.attended >= self.attend_sessions and not p.reassessed:
+                    # step-down is measurement-based: a re-assessment showing response and remission
+                    api.assess(self.http, self.urls, pid, reassessment(p.index, phq9=IMPROVED_PHQ9))
+                    p.reassessed = True
         if p.stage in ("attending", "aftercare"):
             care = api.aftercare(self.http, self.urls, pid)
             if care:

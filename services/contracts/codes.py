@@ -97,6 +97,22 @@ class Discipline(StrEnum):
     CREATIVE_THERAPIST = "creative_therapist"
 
 
+class WellbeingDomain(StrEnum):
+    """What a holistic plan covers: every plan addresses each of these."""
+
+    EMOTIONAL = "emotional"
+    PHYSICAL = "physical"
+    SOCIAL = "social"
+    SELF_CARE = "self_care"
+    STRESS_REDUCTION = "stress_reduction"
+    EMOTIONAL_REGULATION = "emotional_regulation"
+
+
+class SignerRole(StrEnum):
+    CLINICIAN = "clinician"
+    PARTICIPANT = "participant"
+
+
 class Weekday(StrEnum):
     MON = "mon"
     TUE = "tue"
