@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from deploy import api_client as api
-from deploy.demo_cohort import assessment, referral
+from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from deploy.processes import free_port
 from deploy.stack import Stack, StackConfig
 from services.contracts.base import SERVICES
@@ -51,13 +51,15 @@ def _admit(urls: api.Urls, index: int, http: httpx.Client) -> tuple[str, bool]:
     return pid, bool(outcome["admitted_to_iop"])
 
 
-def _to_aftercare(urls: api.Urls, pid: str, http: httpx.Client) -> bool:
-    """Attend enough sessions to step down; False when too few sessions could be placed."""
+def _to_aftercare(urls: api.Urls, pid: str, index: int, http: httpx.Client) -> bool:
+    """Attend sessions and re-assess showing response, as the demo does, so planning declares
+    ReadyForStepDown; False when too few sessions could be placed this week."""
     booked = api.sessions(http, urls, pid)
     if not booked or len(booked["sessions"]) < 3:
         return False
     for s in booked["sessions"][:3]:
         api.attend(http, urls, s["session_id"])
+    api.assess(http, urls, pid, reassessment(index, phq9=IMPROVED_PHQ9))
     return True
 
 
@@ -94,6 +96,7 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
                                          for i in range(cfg.participants)))
         submitted = time.time()
         admitted = [pid for pid, ok in results if ok]
+        index_of = {pid: i for i, (pid, _) in enumerate(results)}
         deadline = time.monotonic() + cfg.timeout_s
         while len(observer.obs.scheduled_seen.keys() & set(admitted)) < len(admitted):
             if time.monotonic() > deadline:
@@ -105,7 +108,7 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
         for pid in admitted:  # those whose week holds the sessions the step-down criterion needs
             if len(chosen) >= wanted:
                 break
-            if await loop.run_in_executor(pool, lambda p=pid: _to_aftercare(urls, p, client())):
+            if await loop.run_in_executor(pool, lambda p=pid: _to_aftercare(urls, p, index_of[p], client())):
                 chosen.append(pid)
     while chosen and sum(observer.obs.counts_by_participant[p]["continuum.aftercare.follow_up_scheduled.v1"] >= 4
                          for p in chosen) < len(chosen):

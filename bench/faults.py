@@ -126,7 +126,7 @@ def _effects_snapshot(stack: Stack) -> tuple[dict, dict]:
                                                                        for s in SERVICES]):
         events.setdefault((pid, ce_type), set()).add(ce_id)
     rows = {f"{db}.{table}": rows_per_participant(stack.data_dir / f"{db}.db", table)
-            for db, table in (("intake", "assessments"), ("planning", "progress"), ("scheduling", "sessions"),
+            for db, table in (("intake", "assessments"), ("planning", "care_plan_state"), ("scheduling", "sessions"),
                               ("aftercare", "follow_ups"))}
     return {k: len(v) for k, v in events.items()}, rows
 

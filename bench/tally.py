@@ -74,7 +74,7 @@ SESSIONS_SCHEDULED = "continuum.scheduling.sessions_scheduled.v1"
 def tally(scenario: str, bootstrap: str, prefix: str, data_dir: Path, admitted: list[str], tried: int) -> FaultResult:
     """End state for this path: the plan made once and its first week placed once."""
     topics = effects_on_topics(bootstrap, prefix)
-    plans_in_db = rows_per_participant(data_dir / "planning.db", "progress")
+    plans_in_db = rows_per_participant(data_dir / "planning.db", "care_plan_state")
     completed = lost = duplicated = 0
     dups: Counter = Counter()
     for pid in admitted:
