@@ -251,4 +251,37 @@ def _dead_letters(stack: Stack, consumers: set[str]) -> dict[tuple[str, bytes], 
     return out
 
 
-SCENARIOS = {"kill": kill_workers, "broker": restart_broker, "poison": poison}
+def group_members(stack: Stack, service: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    try:
+        group = f"{stack.config.topic_prefix}continuum-{service}"
+        return len(admin.describe_groups([group])[group].get("members", []))
+    finally:
+        admin.close()
+
+
+def two_workers_one_killed(stack: Stack, size: int, start_index: int, service: str = "planning",
+                           timeout_s: float = 300) -> FaultResult:
+    """5. two workers of one service in one consumer group (sharing its database), one of them
+    killed mid-run: its partitions move to the other, nothing is lost."""
+    second = stack.start_service(service, worker=2)
+    stack.wait_service(second)
+    deadline = time.monotonic() + 60
+    while group_members(stack, service) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    members = group_members(stack, service)
+    cohort = Cohort(stack, size, start_index)
+
+    def fault(batch: int) -> None:
+        if batch == 1:
+            os.killpg(stack.procs[second].pid, signal.SIGKILL)
+            stack.procs.pop(second).wait(timeout=10)
+
+    cohort.admit(fault, batches=2)
+    result = wait_for_end_state(f"two {service} workers, one killed", stack, cohort, timeout_s)
+    return FaultResult(result.scenario, result.tried, result.completed, result.lost, result.duplicated,
+                       f"{members} members in the group before the kill" + (
+                           f"; {result.detail}" if result.detail else ""))
+
+
+SCENARIOS = {"kill": kill_workers, "broker": restart_broker, "poison": poison, "two-workers": two_workers_one_killed}

@@ -17,7 +17,7 @@ from services.eventing.topic_admin import create_topics
 from .api_client import Urls
 from .kafka_runner import KafkaBroker
 from .prefect_runner import ROOT, PrefectServer, start_flow_server
-from .processes import signal_stop, start, stop, wait_until
+from .processes import free_port, signal_stop, start, stop, wait_until
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Stack:
         return f"http://127.0.0.1:{self.config.service_ports[service]}"
 
     def urls(self) -> "Urls":
-        return Urls(**{s: self.url(s) for s in SERVICES})
+        return Urls(**{s: self.url(s) for s in SERVICES})  # the first worker of each service
 
     def service_env(self) -> dict[str, str]:
         env = {
@@ -105,20 +105,27 @@ class Stack:
             self.stop()
             raise
 
-    def start_service(self, service: str) -> None:
-        self.procs[service] = start([sys.executable, "-m", f"services.{service}"],
-                                    self.data_dir / "logs" / f"{service}.log", self.service_env(), cwd=ROOT)
+    def start_service(self, service: str, worker: int = 1) -> str:
+        """Start a service's process; worker 2, 3 … join the same consumer group and share its
+        database, each with an HTTP port of its own. Returns the process's name."""
+        name = service if worker == 1 else f"{service}-{worker}"
+        env = self.service_env()
+        if worker > 1:
+            self.config.service_ports.setdefault(name, free_port())
+            env[f"CONTINUUM_{service.upper()}_HTTP_PORT"] = str(self.config.service_ports[name])
+        self.procs[name] = start([sys.executable, "-m", f"services.{service}"],
+                                 self.data_dir / "logs" / f"{name}.log", env, cwd=ROOT)
+        return name
 
-    def wait_service(self, service: str, timeout_s: float = 90) -> None:
-        wait_until(lambda: httpx.get(f"{self.url(service)}/health", timeout=2).status_code == 200,
-                   timeout_s, f"{service} service", self.procs[service],
-                   self.data_dir / "logs" / f"{service}.log")
+    def wait_service(self, name: str, timeout_s: float = 90) -> None:
+        wait_until(lambda: httpx.get(f"{self.url(name)}/health", timeout=2).status_code == 200,
+                   timeout_s, f"{name} service", self.procs[name], self.data_dir / "logs" / f"{name}.log")
 
     def stop_service(self, service: str) -> None:
         stop(self.procs.pop(service, None))
 
     def stop(self) -> None:
-        names = [n for n in [*SERVICES[::-1], "workflows"] if n in self.procs]
+        names = [n for n in self.procs if n != "workflows"][::-1] + [n for n in self.procs if n == "workflows"]
         for name in names:  # all at once: each drains its outbox and leaves its group
             signal_stop(self.procs[name])
         for name in names:
