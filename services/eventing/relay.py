@@ -9,14 +9,16 @@ from sqlalchemy import select, update
 
 from .database import Database, OutboxMessage, utcnow
 from .logging import get_logger
+from .metrics import EVENTS_PUBLISHED
 
 log = get_logger(__name__)
 
 
 class OutboxRelay:
     def __init__(self, db: Database, producer: AIOKafkaProducer, *, batch_size: int = 500,
-                 idle_poll_s: float = 0.2):
+                 idle_poll_s: float = 0.2, service: str = ""):
         self.db = db
+        self.service = service
         self.producer = producer
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
@@ -51,6 +53,7 @@ class OutboxRelay:
                 .values(published_at=utcnow())
             )
         self.published += len(rows)
+        EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
     async def run(self) -> None:
