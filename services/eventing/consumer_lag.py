@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from kafka import OffsetSpec, TopicPartition
 from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from .settings import KafkaSettings
 
@@ -39,18 +40,24 @@ class LagProbe:
         return self._admin
 
     def lag(self, groups: dict[str, list[str]]) -> dict[str, dict[str, int]]:
-        """``{group: [topics]}`` -> ``{group: {topic: lag}}``."""
+        """``{group: [topics]}`` -> ``{group: {topic: lag}}``; a group whose coordinator does
+        not answer (yet) is left out rather than reported wrong."""
         with self._lock:
             admin = self._client()
             topics = sorted({t for ts in groups.values() for t in ts})
-            parts = [TopicPartition(t["topic"], p["partition"])
+            parts = [TopicPartition(t["name"], p["partition_index"])
                      for t in admin.describe_topics(topics) for p in t["partitions"]]
             end = {tp: o.offset for tp, o in admin.list_partition_offsets(
                 {tp: OffsetSpec.LATEST for tp in parts}).items()}
-            committed = admin.list_group_offsets({g: None for g in groups})
-            return {g: lag_by_topic({tp: o for tp, o in end.items() if tp.topic in ts},
-                                    {tp: m.offset for tp, m in committed.get(g, {}).items()})
-                    for g, ts in groups.items()}
+            out = {}
+            for g, ts in groups.items():
+                try:
+                    committed = admin.list_group_offsets({g: None}).get(g, {})
+                except KafkaError:
+                    continue
+                out[g] = lag_by_topic({tp: o for tp, o in end.items() if tp.topic in ts},
+                                      {tp: m.offset for tp, m in committed.items()})
+            return out
 
     def close(self) -> None:
         with self._lock:

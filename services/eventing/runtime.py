@@ -102,6 +102,8 @@ class ServiceRuntime:
         except Exception as exc:  # noqa: BLE001
             log.warning("consumer_lag.unavailable", error=type(exc).__name__)
             return cached
+        if group not in lag:
+            return cached
         self._lag_cache = (time.monotonic(), lag[group])
         return lag[group]
 

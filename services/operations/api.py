@@ -42,10 +42,10 @@ async def consumer_lag(rt: ServiceRuntime, max_age_s: float = 2.0) -> dict:
     except Exception as exc:  # noqa: BLE001 - the figures still answer without it
         log.warning("consumer_lag.unavailable", error=type(exc).__name__)
         return cached or {"available": False, "by_service": []}
-    result = {"available": True, "by_service": [
+    result = {"available": all(g in lag for g in groups), "by_service": [
         {"service": s, "group": group_id(s, prefix), "lag": sum(lag[group_id(s, prefix)].values()),
          "by_topic": {t.removeprefix(prefix): n for t, n in sorted(lag[group_id(s, prefix)].items())}}
-        for s in CONSUMERS]}
+        for s in CONSUMERS if group_id(s, prefix) in lag]}
     rt.extras["lag_all"] = (time.monotonic(), result)
     return result
 
