@@ -9,7 +9,10 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
-from .operations_support import drive_demo_cohort, wait_caught_up
+from deploy import api_client as api
+from deploy.demo_cohort import referral
+
+from .operations_support import wait_caught_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -31,8 +34,7 @@ def browser_page(tmp_path_factory):
             context.close()
 
 
-def test_the_dashboard_shows_the_demo_cohort(stack, browser_page, tmp_path):
-    drive_demo_cohort(stack, size=10)
+def test_the_dashboard_shows_the_demo_cohort(stack, demo_cohort, browser_page, tmp_path):
     ops = stack.url("operations")
     with httpx.Client(timeout=15) as http:
         wait_caught_up(stack, http)
@@ -64,8 +66,6 @@ def test_the_dashboard_shows_the_demo_cohort(stack, browser_page, tmp_path):
 
     # live updates: a new referral shows up without reloading the page
     before = page.evaluate("Chart.getChart('chart-pipeline').data.datasets[0].data[0]")
-    from deploy import api_client as api
-    from deploy.demo_cohort import referral
     with httpx.Client(timeout=15) as http:
         api.refer(http, stack.urls(), referral(11))
     page.wait_for_function(f"Chart.getChart('chart-pipeline').data.datasets[0].data[0] > {before}", timeout=30000)

@@ -15,14 +15,9 @@ from services.operations.replay import replay
 from services.operations.store import load_rows
 from services.operations.tables import OperationsBase
 
-from .operations_support import drive_demo_cohort, wait_caught_up
+from .operations_support import wait_caught_up
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(stack):
-    return drive_demo_cohort(stack)
 
 
 def expected_from_topics(reader, dlq_reader) -> dict:
@@ -45,7 +40,7 @@ def observed(f: dict) -> dict:
             "referred_out": f["pipeline"]["referred_out"], "dead_letters": f["dead_letters"]["total"]}
 
 
-def test_the_figures_agree_with_the_topics(stack, demo, readers):
+def test_the_figures_agree_with_the_topics(stack, demo_cohort, readers):
     prefix = stack.config.topic_prefix
     reader = readers(*[events_topic(s, prefix) for s in SERVICES])
     dlq_reader = readers(*[dead_letter_topic(c, prefix) for c in CONSUMERS])
@@ -92,7 +87,7 @@ async def _rebuild(url: str, bootstrap: str, prefix: str) -> tuple[int, dict]:
         await db.dispose()
 
 
-def test_the_read_model_rebuilt_by_replay_equals_the_live_one(stack, demo, tmp_path):
+def test_the_read_model_rebuilt_by_replay_equals_the_live_one(stack, demo_cohort, tmp_path):
     live_url = f"sqlite+aiosqlite:///{stack.data_dir / 'operations.db'}"
     with httpx.Client(timeout=15) as http:
         for attempt in range(3):  # retried only if an event arrived between the two reads
