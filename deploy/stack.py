@@ -38,6 +38,7 @@ class StackConfig:
     def from_env(cls) -> "StackConfig":
         cfg = cls(data_dir=Path(os.environ.get("CONTINUUM_DATA_DIR", "data")).resolve(),
                   kafka_port=int(os.environ.get("CONTINUUM_KAFKA_PORT", 19092)),
+                  kafka_controller_port=int(os.environ.get("CONTINUUM_KAFKA_CONTROLLER_PORT", 19093)),
                   prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
                   topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""))
         for s in CONSUMERS:
