@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test test-unit docs kafka clean
+.PHONY: install browser run test test-unit docs kafka bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade "pip==26.3"
-	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	$(BIN)/pip install -q -c requirements.lock -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,6 +34,11 @@ test-unit: install
 ## Regenerate docs/events (JSON Schema per event, AsyncAPI 3) from the models
 docs: install
 	$(BIN)/python -m services.contracts.published_docs
+
+## The end-to-end benchmark: N participants (default 10000) on the whole stack; prints and writes data/bench/
+N ?= 10000
+bench: install
+	$(BIN)/python -m bench e2e --participants $(N)
 
 kafka: install
 	$(BIN)/python -m deploy kafka

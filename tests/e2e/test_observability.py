@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from deploy import api_client as api
-from deploy.demo_cohort import assessment, referral
+from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from services.contracts.base import SERVICES
 from services.contracts.topics import CONSUMERS, events_topic
 from services.eventing.tracing import new_trace, parse_traceparent
@@ -57,11 +57,12 @@ def test_every_service_answers_metrics_with_the_named_metrics(stack):
 
 def test_an_api_command_starts_a_trace_that_its_effects_continue(stack, readers):
     reader = readers(*[events_topic(s, stack.config.topic_prefix) for s in SERVICES])
-    with httpx.Client(timeout=15) as http:
+    responses: list[httpx.Response] = []
+    with httpx.Client(timeout=15, event_hooks={"response": [responses.append]}) as http:
         pid = api.refer(http, stack.urls(), referral(6))["participant_id"]
-        r = http.post(f"{stack.url('intake')}/participants/{pid}/assessments", json=assessment(6))
-        assert r.status_code == 201
-        command_span = parse_traceparent(r.headers["traceparent"])
+        assert api.assess(http, stack.urls(), pid, assessment(6))["admitted_to_iop"]
+    completion = next(r for r in reversed(responses) if r.request.url.path.endswith("/completion"))
+    command_span = parse_traceparent(completion.headers["traceparent"])
     reader.wait_for(lambda rs: reader.events(pid, "sessions_scheduled.v1"), 60, "sessions scheduled")
     mine = {r.headers["ce_type"].decode().split(".")[-2]: r for r in reader.records if r.key == pid.encode()}
     for name in ("assessment_completed", "plan_created", "sessions_scheduled"):
@@ -73,7 +74,8 @@ def test_an_api_command_starts_a_trace_that_its_effects_continue(stack, readers)
              for n in ("assessment_completed", "plan_created", "sessions_scheduled")}
     assert len(spans) == 3, "each hop is its own span in the one trace"
     intake_lines = [line for line in log_lines(stack, "intake") if line.get("trace_id") == command_span.trace_id]
-    assert any(line["event"] == "http.command" and line["status"] == 201 for line in intake_lines)
+    assert any(line["event"] == "http.command" and line["path"].endswith("/completion")
+               and line["status"] < 300 for line in intake_lines)
 
 
 def test_one_participants_trace_id_is_in_the_logs_of_all_four_services(stack):
@@ -87,6 +89,7 @@ def test_one_participants_trace_id_is_in_the_logs_of_all_four_services(stack):
         booked = wait_for(lambda: api.sessions(http, urls, pid), 60, "sessions")
         for s in booked["sessions"][:3]:
             api.attend(http, urls, s["session_id"])
+        api.assess(http, urls, pid, reassessment(8, phq9=IMPROVED_PHQ9))  # step-down is measurement-based
         care = wait_for(lambda: (a := api.aftercare(http, urls, pid)) and a["follow_ups"] and a, 60, "aftercare")
         day7 = next(f for f in care["follow_ups"] if f["day_offset"] == 7)
         api.check_in(http, urls, day7["follow_up_id"], {

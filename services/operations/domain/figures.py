@@ -7,8 +7,9 @@ from statistics import median
 
 STAGES = ("referred", "assessed", "planned", "scheduled", "ready_for_step_down", "discharged",
           "follow_ups")
-SAFETY_GAP = ("No event says a safety flag was answered yet (intake publishes SafetyRiskFlagged only), "
-              "so every flag is reported open with its age; time to answer needs that event.")
+SAFETY_GAP = ("No event says a safety flag was answered yet (intake publishes SafetyRiskFlagged; planning "
+              "records a resolution through its API but publishes nothing), so every flag is reported open "
+              "with its age; time to answer needs that event.")
 
 Rows = dict[str, list[dict]]
 
