@@ -1,6 +1,7 @@
 """The whole system as a user starts it: Kafka (unless KAFKA_BOOTSTRAP_SERVERS names a
-cluster), the topics, the Prefect server, the flow server and the four services, each
-a real process with its log under <data dir>/logs. Used by ``make run`` and the tests."""
+cluster), the topics, the Prefect server, the flow server, the four services and the
+operations read model with its dashboard, each a real process with its log under
+<data dir>/logs. Used by ``make run`` and the tests."""
 
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from services.contracts.base import SERVICES
+from services.contracts.topics import CONSUMERS
 from services.eventing.settings import ContinuumSettings, KafkaSettings
 from services.eventing.topic_admin import create_topics
 
@@ -26,7 +28,7 @@ class StackConfig:
     kafka_port: int = 19092
     prefect_port: int = 4200
     service_ports: dict[str, int] = field(default_factory=lambda: {
-        "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104})
+        "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105})
     topic_prefix: str = ""
     prefect_ui: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -37,7 +39,7 @@ class StackConfig:
                   kafka_port=int(os.environ.get("CONTINUUM_KAFKA_PORT", 19092)),
                   prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
                   topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""))
-        for s in SERVICES:
+        for s in CONSUMERS:
             if port := os.environ.get(f"CONTINUUM_{s.upper()}_HTTP_PORT"):
                 cfg.service_ports[s] = int(port)
         return cfg
@@ -58,6 +60,10 @@ class Stack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.service_ports[service]}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.url('operations')}/"
 
     def urls(self) -> "Urls":
         return Urls(**{s: self.url(s) for s in SERVICES})  # the first worker of each service
@@ -96,10 +102,10 @@ class Stack:
             self.prefect.start()
             on_step("flow server (workflows)")
             self.procs["workflows"] = start_flow_server(self.prefect, self.data_dir / "logs" / "workflows.log")
-            for s in SERVICES:
+            for s in CONSUMERS:
                 on_step(f"{s} service")
                 self.start_service(s)
-            for s in SERVICES:
+            for s in CONSUMERS:
                 self.wait_service(s)
         except BaseException:
             self.stop()

@@ -11,14 +11,16 @@ from sqlalchemy import select, update
 
 from .database import Database, OutboxMessage, RelayLease, utcnow
 from .logging import get_logger
+from .metrics import EVENTS_PUBLISHED
 
 log = get_logger(__name__)
 
 
 class OutboxRelay:
     def __init__(self, db: Database, producer: AIOKafkaProducer, *, batch_size: int = 500,
-                 idle_poll_s: float = 0.2, lease_s: float = 10.0):
+                 idle_poll_s: float = 0.2, lease_s: float = 10.0, service: str = ""):
         self.db = db
+        self.service = service
         self.worker_id = uuid.uuid4().hex
         self.lease = timedelta(seconds=lease_s)
         self._lease_until = utcnow()
@@ -75,6 +77,7 @@ class OutboxRelay:
                 .values(published_at=utcnow())
             )
         self.published += len(rows)
+        EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
     async def run(self) -> None:
