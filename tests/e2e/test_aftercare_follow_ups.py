@@ -57,7 +57,7 @@ def measures(http, stack, as_of: datetime) -> dict:
 def test_plan_confirmed_check_ins_scheduled_a_due_run_emails_and_opens(stack, readers, smtp_server):
     reader = aftercare_reader(stack, readers)
     aftercare_url = stack.url("aftercare")
-    email = "p11.reminders@example.test"
+    email = "p11.reminders@example.org"
     with httpx.Client(timeout=15) as http:
         pid = admit(stack, http, 11)
         assert http.put(f"{aftercare_url}/participants/{pid}/reminder-contact",
@@ -170,7 +170,7 @@ def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, re
         reader.wait_for(lambda rs: len(reader.events(pid, "referral_received.v1")) == 2, 30, "a re-referral")
         assert reader.events(pid, "relapse_risk_detected.v1")[0]["data"]["risk"] == "safety"
         again = reader.events(pid, "referral_received.v1")[-1]["data"]
-        assert again["source"] == "step_up_from_aftercare" and again["prior_episode_id"] == d7["episode_id"]
+        assert again["source"] == "step_up_from_aftercare" and again["prior_episode_id"] == event["episode_id"]
         r = http.post(f"{aftercare_url}/follow-ups/{d7['follow_up_id']}/check-in", json=STABLE)
         assert r.status_code == 409
 
