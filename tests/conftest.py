@@ -21,9 +21,9 @@ def stack_config(tmp_path_factory) -> StackConfig:
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
         prefect_ui=False,
         # a follow-up 'day' lasts 2 s so the day-7 check-in runs during the test; the grace
-        # window is 10 such days (20 s); reminders by email go to the `smtp_server` fixture
+        # window is 15 such days (30 s); reminders by email go to the `smtp_server` fixture
         extra_env={"CONTINUUM_AFTERCARE_DAY_LENGTH_SECONDS": "2", "CONTINUUM_LOG_LEVEL": "INFO",
-                   "CONTINUUM_AFTERCARE_GRACE_DAYS": "10", "CONTINUUM_AFTERCARE_SMTP_HOST": "127.0.0.1",
+                   "CONTINUUM_AFTERCARE_GRACE_DAYS": "15", "CONTINUUM_AFTERCARE_SMTP_HOST": "127.0.0.1",
                    "CONTINUUM_AFTERCARE_SMTP_PORT": str(free_port())},
     )
 

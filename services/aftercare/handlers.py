@@ -2,6 +2,7 @@
 follow-ups; the relapse-prevention plan and its confirmation; opening, answering and
 missing check-ins (with escalation); the way back up; readmission."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -60,7 +61,7 @@ class Aftercare:
     scheduler: FollowUpScheduler
     notifier: Notifier
     settings: AftercareSettings
-    clock: object = field(default=lambda: datetime.now(UTC))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
     def day(self) -> timedelta:
@@ -192,11 +193,14 @@ class Aftercare:
         The reminder goes out inside the transaction: if it cannot be sent the call fails
         and the flow run retries."""
         fu = await self._follow_up(session, follow_up_id)
-        if fu.status == "scheduled":
+        # a run that failed until after the grace window still reminds (once): the miss stands
+        if fu.status == "scheduled" or (fu.status == "missed" and fu.reminder_channel is None):
             contact = await session.get(ReminderContact, fu.participant_id)
             fu.reminder_channel = await self.notifier.send_check_in_reminder(
                 Reminder(fu.participant_id, fu.id, fu.due_at, contact.email if contact else None))
-            fu.status, fu.opened_at = "open", as_of or self.clock()
+            fu.opened_at = as_of or self.clock()
+            if fu.status == "scheduled":
+                fu.status = "open"
             log.info("follow_up.opened", follow_up_id=fu.id, participant_id=fu.participant_id,
                      channel=fu.reminder_channel)
         return fu
