@@ -15,12 +15,16 @@ def stack_config(tmp_path_factory) -> StackConfig:
     return StackConfig(
         data_dir=tmp_path_factory.mktemp("continuum"),
         kafka_port=free_port(),
+        kafka_controller_port=free_port(),  # not the default 19093: other sessions may run beside
         prefect_port=free_port(),
         service_ports={s: free_port() for s in ("intake", "planning", "scheduling", "aftercare", "operations")},
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
         prefect_ui=False,
-        # a follow-up 'day' lasts 2 s so the day-7 check-in runs during the test
-        extra_env={"CONTINUUM_AFTERCARE_DAY_LENGTH_SECONDS": "2", "CONTINUUM_LOG_LEVEL": "INFO"},
+        # a follow-up 'day' lasts 2 s so the day-7 check-in runs during the test; the grace
+        # window is 15 such days (30 s); reminders by email go to the `smtp_server` fixture
+        extra_env={"CONTINUUM_AFTERCARE_DAY_LENGTH_SECONDS": "2", "CONTINUUM_LOG_LEVEL": "INFO",
+                   "CONTINUUM_AFTERCARE_GRACE_DAYS": "15", "CONTINUUM_AFTERCARE_SMTP_HOST": "127.0.0.1",
+                   "CONTINUUM_AFTERCARE_SMTP_PORT": str(free_port())},
     )
 
 
@@ -38,6 +42,29 @@ def stack(kafka_stack):
     """The whole system as `make run` starts it (without the demo cohort)."""
     kafka_stack.start_platform()
     yield kafka_stack
+
+
+@pytest.fixture(scope="session")
+def smtp_server(stack_config):
+    """A real local SMTP server (aiosmtpd) on the port aftercare sends reminders to;
+    ``.messages`` holds what it received."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Collect(Message):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def handle_message(self, message):
+            self.messages.append(message)
+
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1",
+                            port=int(stack_config.extra_env["CONTINUUM_AFTERCARE_SMTP_PORT"]))
+    controller.start()
+    yield handler
+    controller.stop()
 
 
 @pytest.fixture

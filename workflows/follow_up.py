@@ -1,6 +1,14 @@
-"""The aftercare follow-up check-in: a flow run scheduled for its due time by the
-aftercare service. When due it opens the check-in in aftercare, which sends the
-reminder. Opening is idempotent, so a retried or re-run flow changes nothing twice."""
+"""The aftercare follow-up check-in: flow runs scheduled by the aftercare service.
+
+- step ``open``, at the due time: opens the check-in in aftercare, which sends the reminder;
+- step ``grace_check``, at the end of the grace window: aftercare records a miss (and opens an
+  outreach task) unless the participant answered.
+
+Time is a parameter: the run carries its due time, and tells aftercare the time by its own
+clock (``as_of``), so tests schedule runs seconds ahead. Both calls are idempotent, so a run
+retried after a crash, or run twice, changes nothing twice."""
+
+from datetime import UTC, datetime
 
 import httpx
 from prefect import flow, get_run_logger
@@ -8,13 +16,25 @@ from prefect import flow, get_run_logger
 FLOW_NAME = "aftercare-follow-up"
 DEPLOYMENT_NAME = "follow-up-check-in"
 DEPLOYMENT_PATH = f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
+STEP_OPEN = "open"
+STEP_GRACE_CHECK = "grace_check"
+_ENDPOINT = {STEP_OPEN: "open", STEP_GRACE_CHECK: "grace-check"}
+
+
+def call_aftercare(aftercare_url: str, follow_up_id: str, step: str, as_of: datetime) -> dict:
+    response = httpx.post(f"{aftercare_url}/follow-ups/{follow_up_id}/{_ENDPOINT[step]}",
+                          json={"as_of": as_of.isoformat()}, timeout=15)
+    response.raise_for_status()
+    return response.json()
 
 
 # a list of delays is refused by the Prefect 3.9 server for flows (422 on retry_delay): one delay
 @flow(name=FLOW_NAME, retries=3, retry_delay_seconds=20, log_prints=False)
-def follow_up_check_in(follow_up_id: str, participant_id: str, aftercare_url: str) -> str:
-    response = httpx.post(f"{aftercare_url}/follow-ups/{follow_up_id}/open", timeout=15)
-    response.raise_for_status()
-    status = response.json()["status"]
-    get_run_logger().info("check-in %s for %s is %s", follow_up_id, participant_id, status)
-    return status
+def follow_up_check_in(follow_up_id: str, participant_id: str, aftercare_url: str,
+                       step: str = STEP_OPEN, due_at: str | None = None) -> str:
+    if step not in _ENDPOINT:
+        raise ValueError(f"unknown step: {step}")
+    result = call_aftercare(aftercare_url, follow_up_id, step, datetime.now(UTC))
+    get_run_logger().info("check-in %s for %s (%s, due %s): %s", follow_up_id, participant_id, step,
+                          due_at, result["status"])
+    return result["status"]

@@ -6,7 +6,7 @@ from services.eventing.settings import ContinuumSettings, service_settings
 from .api import router
 from .follow_up_scheduler import PrefectFollowUpScheduler
 from .handlers import Aftercare
-from .notifications import FileNotifier
+from .notifications import FileNotifier, ReminderNotifier, SmtpSender
 from .settings import AftercareSettings
 from .tables import AftercareBase
 
@@ -15,10 +15,13 @@ def create_app():
     base = ContinuumSettings()
     http = service_settings("aftercare", base)
     settings = AftercareSettings()
+    smtp = (SmtpSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_timeout_seconds)
+            if settings.smtp_host else None)
     aftercare = Aftercare(
         scheduler=PrefectFollowUpScheduler(f"http://{http.http_host}:{http.http_port}",
                                            idempotency_prefix=base.topic_prefix),
-        notifier=FileNotifier(settings.notifications_file or base.data_dir / "notifications.jsonl"),
+        notifier=ReminderNotifier(FileNotifier(settings.notifications_file or base.data_dir / "notifications.jsonl"),
+                                  smtp),
         settings=settings,
     )
     api = build_service("aftercare", routers=[router], handlers=aftercare.handlers(),

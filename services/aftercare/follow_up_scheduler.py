@@ -1,6 +1,7 @@
 """The follow-up scheduling port and its Prefect adapter: each check-in is a flow run of
 the ``workflows`` deployment, scheduled for its due time on the Prefect server with an
-idempotency key, so a redelivered event schedules nothing twice."""
+idempotency key, so a redelivered event schedules nothing twice. A second run per
+check-in, at the end of its grace window, looks for the answer (step ``grace_check``)."""
 
 from datetime import datetime
 from typing import Protocol
@@ -11,13 +12,21 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.states import Cancelling, Scheduled
 
 from services.eventing.consumer import TransientError
-from workflows.follow_up import DEPLOYMENT_PATH
+from workflows.follow_up import DEPLOYMENT_PATH, STEP_GRACE_CHECK, STEP_OPEN
+
+FINAL_STATE_TYPES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED", "CANCELLING"}
 
 
 class FollowUpScheduler(Protocol):
-    async def schedule(self, *, follow_up_id: str, participant_id: str, due_at: datetime) -> str: ...
+    async def schedule(self, *, follow_up_id: str, participant_id: str, due_at: datetime,
+                       step: str = STEP_OPEN) -> str: ...
 
     async def cancel(self, flow_run_id: str) -> None: ...
+
+
+def idempotency_key(prefix: str, follow_up_id: str, step: str) -> str:
+    # the open step keeps the key the walking skeleton used, so runs made before stay unique
+    return f"{prefix}{follow_up_id}" if step == STEP_OPEN else f"{prefix}{follow_up_id}:{step}"
 
 
 class PrefectFollowUpScheduler:
@@ -34,24 +43,33 @@ class PrefectFollowUpScheduler:
                 raise TransientError(f"Prefect deployment {DEPLOYMENT_PATH} not served yet") from None
         return self._deployment_id
 
-    async def schedule(self, *, follow_up_id: str, participant_id: str, due_at: datetime) -> str:
+    async def schedule(self, *, follow_up_id: str, participant_id: str, due_at: datetime,
+                       step: str = STEP_OPEN) -> str:
+        assert step in (STEP_OPEN, STEP_GRACE_CHECK), step
         try:
             async with get_client() as client:
                 run = await client.create_flow_run_from_deployment(
                     await self._deployment(client),
                     parameters={"follow_up_id": follow_up_id, "participant_id": participant_id,
-                                "aftercare_url": self.aftercare_url},
+                                "aftercare_url": self.aftercare_url, "step": step,
+                                "due_at": due_at.isoformat()},
                     state=Scheduled(scheduled_time=due_at),
-                    idempotency_key=f"{self.idempotency_prefix}{follow_up_id}",
-                    tags=["continuum", "follow-up"],
+                    idempotency_key=idempotency_key(self.idempotency_prefix, follow_up_id, step),
+                    tags=["continuum", "follow-up", step],
                 )
         except (httpx.HTTPError, PrefectHTTPStatusError, OSError) as exc:
             raise TransientError(f"Prefect unavailable: {type(exc).__name__}") from exc
         return str(run.id)
 
     async def cancel(self, flow_run_id: str) -> None:
+        """Cancelling (not Cancelled): a Scheduled run goes straight to Cancelled, a Pending or
+        Running one is stopped by its runner. A run already over is left as it is."""
         try:
             async with get_client() as client:
-                await client.set_flow_run_state(flow_run_id, Cancelling())
+                run = await client.read_flow_run(flow_run_id)
+                if run.state is None or run.state.type.value not in FINAL_STATE_TYPES:
+                    await client.set_flow_run_state(flow_run_id, Cancelling())
+        except ObjectNotFound:
+            return
         except (httpx.HTTPError, PrefectHTTPStatusError, OSError) as exc:
             raise TransientError(f"Prefect unavailable: {type(exc).__name__}") from exc

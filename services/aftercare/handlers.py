@@ -1,7 +1,9 @@
 """Aftercare's handlers: step-down into an aftercare plan, discharge and scheduled
-follow-ups; opening and recording check-ins; the way back up."""
+follow-ups; the relapse-prevention plan and its confirmation; opening, answering and
+missing check-ins (with escalation); the way back up; readmission."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -9,25 +11,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import (
+    AftercarePlanConfirmed,
     AftercarePlanCreated,
+    FollowUpCancelled,
     FollowUpCompleted,
+    FollowUpMissed,
     FollowUpScheduled,
     ParticipantDischarged,
     RelapseRiskDetected,
 )
+from services.contracts.events_intake import AssessmentCompleted
 from services.contracts.events_planning import ReadyForStepDown
 from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
+from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
+from workflows.follow_up import STEP_GRACE_CHECK, STEP_OPEN
 
+from .domain.cadence import cadence_for
 from .domain.follow_up_rules import CheckIn, check_in_status, follow_up_due_times, relapse_risk, step_down_services
+from .domain.missed import GraceOutcome, escalation_for, grace_deadline, grace_outcome
+from .domain.step_up import RemainingFollowUps, is_readmission, remaining_follow_ups
 from .follow_up_scheduler import FollowUpScheduler
-from .notifications import Notifier
+from .notifications import Notifier, Reminder
 from .settings import AftercareSettings
-from .tables import AftercarePlan, FollowUp
+from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact
+
+log = get_logger(__name__)
+
+PENDING = ("scheduled", "open")
 
 
 class UnknownFollowUp(LookupError):
+    pass
+
+
+class NoAftercarePlan(LookupError):
     pass
 
 
@@ -42,9 +61,20 @@ class Aftercare:
     scheduler: FollowUpScheduler
     notifier: Notifier
     settings: AftercareSettings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def day(self) -> timedelta:
+        return timedelta(seconds=self.settings.day_length_seconds)
+
+    @property
+    def grace(self) -> timedelta:
+        return self.settings.grace_days * self.day
 
     def handlers(self) -> dict:
-        return {ReadyForStepDown: self.on_ready_for_step_down}
+        return {ReadyForStepDown: self.on_ready_for_step_down, AssessmentCompleted: self.on_assessment_completed}
+
+    # -- step-down -------------------------------------------------------------------------
 
     async def on_ready_for_step_down(self, ctx: HandlerContext, event: ReadyForStepDown) -> None:
         exists = await ctx.session.scalar(
@@ -52,13 +82,14 @@ class Aftercare:
         if exists:
             return
         out = EventContext.caused_by(ctx.cause)
-        now = datetime.now(UTC)
+        now = self.clock()
         services = step_down_services(event.recommended_level_of_care)
         plan = AftercarePlan(
             id=new_id("acp"), participant_id=event.participant_id, episode_id=event.episode_id,
             tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid,
             step_down_level=event.recommended_level_of_care, services=list(services),
-            relapse_prevention_plan_id=new_id("rpp"), discharged_on=event.planned_discharge_date)
+            relapse_prevention_plan_id=new_id("rpp"), relapse_prevention={},
+            discharged_on=event.planned_discharge_date, discharged_at=now)
         ctx.session.add(plan)
         ctx.outbox.add(AftercarePlanCreated(
             participant_id=event.participant_id, aftercare_plan_id=plan.id, episode_id=event.episode_id,
@@ -69,43 +100,148 @@ class Aftercare:
             participant_id=event.participant_id, episode_id=event.episode_id,
             discharged_on=event.planned_discharge_date, from_level_of_care=event.current_level_of_care,
             to_level_of_care=event.recommended_level_of_care, reason_code="stepped_down"), out)
-        day = timedelta(seconds=self.settings.day_length_seconds)
-        for offset, due in follow_up_due_times(now, self.settings.follow_up_days, day):
+        cadence = cadence_for(ctx.cause.programid, self.settings.follow_up_days_by_program,
+                              self.settings.follow_up_days)
+        for offset, due in follow_up_due_times(now, cadence, self.day):
             follow_up_id = f"fu-{event.episode_id}-d{offset}"
-            # idempotent on the Prefect side: a retry after a crash finds the same run
-            run_id = await self.scheduler.schedule(follow_up_id=follow_up_id,
-                                                   participant_id=event.participant_id, due_at=due)
+            grace_until = grace_deadline(due, self.grace)
+            # idempotent on the Prefect side: a retry after a crash finds the same runs
+            run_id = await self.scheduler.schedule(follow_up_id=follow_up_id, participant_id=event.participant_id,
+                                                   due_at=due, step=STEP_OPEN)
+            grace_run_id = await self.scheduler.schedule(
+                follow_up_id=follow_up_id, participant_id=event.participant_id, due_at=grace_until,
+                step=STEP_GRACE_CHECK)
             ctx.session.add(FollowUp(
                 id=follow_up_id, participant_id=event.participant_id, episode_id=event.episode_id,
                 tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid, day_offset=offset,
-                due_at=due, flow_run_id=run_id))
+                due_at=due, flow_run_id=run_id, grace_until=grace_until, grace_flow_run_id=grace_run_id))
             ctx.outbox.add(FollowUpScheduled(
                 participant_id=event.participant_id, follow_up_id=follow_up_id, episode_id=event.episode_id,
-                day_offset=offset, due_at=due, flow_run_id=run_id), out)
+                day_offset=offset, due_at=due, flow_run_id=run_id, grace_check_flow_run_id=grace_run_id), out)
 
-    async def open_check_in(self, session: AsyncSession, follow_up_id: str) -> FollowUp:
-        """Called by the due flow run. Idempotent: a second call sends no second reminder."""
+    # -- readmission ----------------------------------------------------------------------
+
+    async def on_assessment_completed(self, ctx: HandlerContext, event: AssessmentCompleted) -> None:
+        """A readmission (admitted to the IOP in a new episode) stops the pending check-ins."""
+        pending = (await ctx.session.scalars(
+            select(FollowUp).where(FollowUp.participant_id == event.participant_id,
+                                   FollowUp.status.in_(PENDING)).order_by(FollowUp.due_at))).all()
+        pending = [f for f in pending if is_readmission(event.admitted_to_iop, event.episode_id, f.episode_id)]
+        await self._cancel(ctx.outbox, pending, "readmitted", EventContext.caused_by(ctx.cause))
+
+    async def _cancel(self, outbox: Outbox, follow_ups: list[FollowUp], reason: str, ctx: EventContext) -> None:
+        now = self.clock()
+        for fu in follow_ups:
+            if fu.status == "scheduled":
+                await self.scheduler.cancel(fu.flow_run_id)
+            if fu.grace_flow_run_id:
+                await self.scheduler.cancel(fu.grace_flow_run_id)
+            fu.status, fu.cancelled_at, fu.cancel_reason = "cancelled", now, reason
+            outbox.add(FollowUpCancelled(participant_id=fu.participant_id, follow_up_id=fu.id,
+                                         episode_id=fu.episode_id, reason_code=reason, cancelled_at=now), ctx)
+
+    # -- the aftercare plan, reviewed with the participant ------------------------------------
+
+    async def latest_plan(self, session: AsyncSession, participant_id: str) -> AftercarePlan:
+        plan = await session.scalar(select(AftercarePlan).where(AftercarePlan.participant_id == participant_id)
+                                    .order_by(AftercarePlan.created_at.desc()).limit(1))
+        if plan is None:
+            raise NoAftercarePlan(participant_id)
+        return plan
+
+    async def write_relapse_prevention(self, session: AsyncSession, participant_id: str,
+                                       content: dict) -> AftercarePlan:
+        """A new version of the content needs the participant's confirmation again."""
+        plan = await self.latest_plan(session, participant_id)
+        plan.relapse_prevention = content
+        plan.confirmed_by_participant, plan.confirmed_at, plan.reviewed_with = False, None, None
+        return plan
+
+    async def confirm_plan(self, session: AsyncSession, outbox: Outbox, participant_id: str,
+                           reviewed_with: str) -> AftercarePlan:
+        plan = await self.latest_plan(session, participant_id)
+        if not plan.relapse_prevention:
+            raise FollowUpConflict("the relapse-prevention plan is empty: write it with the participant first")
+        if plan.confirmed_by_participant:
+            return plan
+        now = self.clock()
+        plan.confirmed_by_participant, plan.confirmed_at, plan.reviewed_with = True, now, reviewed_with
+        outbox.add(AftercarePlanConfirmed(
+            participant_id=plan.participant_id, aftercare_plan_id=plan.id, episode_id=plan.episode_id,
+            relapse_prevention_plan_id=plan.relapse_prevention_plan_id, confirmed_at=now),
+            EventContext.new(plan.tenant_id, plan.program_id))
+        return plan
+
+    async def set_contact(self, session: AsyncSession, participant_id: str, email: str) -> None:
+        contact = await session.get(ReminderContact, participant_id)
+        if contact is None:
+            session.add(ReminderContact(participant_id=participant_id, email=email))
+        else:
+            contact.email = email
+
+    # -- check-ins ----------------------------------------------------------------------------
+
+    async def _follow_up(self, session: AsyncSession, follow_up_id: str) -> FollowUp:
         fu = await session.get(FollowUp, follow_up_id)
         if fu is None:
             raise UnknownFollowUp(follow_up_id)
-        if fu.status == "scheduled":
-            fu.status, fu.opened_at = "open", datetime.now(UTC)
-            self.notifier.send_check_in_reminder(fu.participant_id, fu.id, fu.due_at)
         return fu
 
+    async def open_check_in(self, session: AsyncSession, follow_up_id: str,
+                            as_of: datetime | None = None) -> FollowUp:
+        """Called by the due flow run. Idempotent: a second call sends no second reminder.
+        The reminder goes out inside the transaction: if it cannot be sent the call fails
+        and the flow run retries."""
+        fu = await self._follow_up(session, follow_up_id)
+        # a run that failed until after the grace window still reminds (once): the miss stands
+        if fu.status == "scheduled" or (fu.status == "missed" and fu.reminder_channel is None):
+            contact = await session.get(ReminderContact, fu.participant_id)
+            fu.reminder_channel = await self.notifier.send_check_in_reminder(
+                Reminder(fu.participant_id, fu.id, fu.due_at, contact.email if contact else None))
+            fu.opened_at = as_of or self.clock()
+            if fu.status == "scheduled":
+                fu.status = "open"
+            log.info("follow_up.opened", follow_up_id=fu.id, participant_id=fu.participant_id,
+                     channel=fu.reminder_channel)
+        return fu
+
+    async def grace_check(self, session: AsyncSession, outbox: Outbox, follow_up_id: str,
+                          as_of: datetime | None = None) -> tuple[FollowUp, GraceOutcome]:
+        """Called by the run at the end of the grace window. Idempotent: one miss, one task."""
+        fu = await self._follow_up(session, follow_up_id)
+        now = as_of or self.clock()
+        outcome = grace_outcome(fu.status, fu.due_at, self.grace, now)
+        if outcome is not GraceOutcome.MISSED:
+            return fu, outcome
+        earlier = (await session.scalars(
+            select(FollowUp.status).where(FollowUp.episode_id == fu.episode_id, FollowUp.due_at < fu.due_at)
+            .order_by(FollowUp.due_at))).all()
+        esc = escalation_for(list(earlier), self.settings.escalation_roles, self.settings.escalation_response_hours)
+        task = OutreachTask(id=new_id("out"), participant_id=fu.participant_id, follow_up_id=fu.id,
+                            episode_id=fu.episode_id, escalation_level=esc.level, assignee_role=esc.assignee_role,
+                            respond_by=now + esc.due_within, created_at=now)
+        session.add(task)
+        fu.status, fu.missed_at, fu.escalation_level = "missed", now, esc.level
+        outbox.add(FollowUpMissed(participant_id=fu.participant_id, follow_up_id=fu.id, episode_id=fu.episode_id,
+                                  escalation_level=esc.level, missed_at=now, day_offset=fu.day_offset,
+                                  outreach_task_id=task.id, escalated_to=esc.assignee_role),
+                   EventContext.new(fu.tenant_id, fu.program_id))
+        log.info("follow_up.missed", follow_up_id=fu.id, participant_id=fu.participant_id,
+                 escalation_level=esc.level, escalated_to=esc.assignee_role)
+        return fu, outcome
+
     async def record_check_in(self, session: AsyncSession, outbox: Outbox, follow_up_id: str,
-                              check_in: CheckIn) -> FollowUp:
-        fu = await session.get(FollowUp, follow_up_id)
-        if fu is None:
-            raise UnknownFollowUp(follow_up_id)
+                              check_in: CheckIn, how_they_say_they_are: str = "") -> FollowUp:
+        fu = await self._follow_up(session, follow_up_id)
         if fu.status == "completed":
             raise FollowUpConflict(f"follow-up {follow_up_id} is already completed")
         if fu.status == "cancelled":
             raise FollowUpConflict(f"follow-up {follow_up_id} was cancelled")
-        now = datetime.now(UTC)
+        now = self.clock()
         status = check_in_status(check_in)
-        fu.status, fu.completed_at, fu.result = "completed", now, status
+        fu.status, fu.completed_at, fu.result = "completed", now, status  # a late answer to a miss counts too
         fu.answers = check_in.__dict__
+        fu.how_they_say_they_are = how_they_say_they_are or None
         ctx = EventContext.new(fu.tenant_id, fu.program_id)
         outbox.add(FollowUpCompleted(participant_id=fu.participant_id, follow_up_id=fu.id,
                                      episode_id=fu.episode_id, status=status,
@@ -114,4 +250,32 @@ class Aftercare:
         if risk is not None:
             outbox.add(RelapseRiskDetected(participant_id=fu.participant_id, follow_up_id=fu.id,
                                            episode_id=fu.episode_id, risk=risk, detected_at=now), ctx)
+        if remaining_follow_ups(risk, self.settings.remaining_follow_ups_on_risk) is RemainingFollowUps.CANCEL:
+            later = (await session.scalars(
+                select(FollowUp).where(FollowUp.episode_id == fu.episode_id, FollowUp.due_at > fu.due_at,
+                                       FollowUp.status.in_(PENDING)).order_by(FollowUp.due_at))).all()
+            await self._cancel(outbox, list(later), "stepped_up", ctx)
         return fu
+
+    # -- measures ---------------------------------------------------------------------------
+
+    async def follow_up_measures(self, session: AsyncSession, as_of: datetime | None = None,
+                                 program_id: str | None = None) -> dict:
+        from .domain.measures import follow_up_measure
+
+        now = as_of or self.clock()
+        q = select(AftercarePlan)
+        if program_id:
+            q = q.where(AftercarePlan.program_id == program_id)
+        plans = [p for p in (await session.scalars(q)).all() if p.discharged_at is not None]
+        completed: dict[str, list[datetime]] = {}
+        for episode_id, at in (await session.execute(
+                select(FollowUp.episode_id, FollowUp.completed_at).where(FollowUp.completed_at.is_not(None)))).all():
+            completed.setdefault(episode_id, []).append(at)
+        discharges = [(p.discharged_at, completed.get(p.episode_id, [])) for p in plans]
+        result = {"as_of": now.isoformat(), "day_length_seconds": self.settings.day_length_seconds}
+        for days in (7, 30):
+            m = follow_up_measure(discharges, days, now, self.day)
+            result[f"within_{days}_days"] = {"discharges": m.discharges, "with_follow_up": m.with_follow_up,
+                                             "share": m.share, "window_still_open": m.pending}
+        return result

@@ -1,23 +1,79 @@
-"""The notification port and its default adapter: reminders as JSON lines in a file
-(no PHI: ids and times only; the message a person receives is composed by the channel)."""
+"""The notification port and its adapters. Every reminder is recorded as a JSON line of
+ids and times (the default channel, and the audit of what was sent); when SMTP is
+configured and the participant gave aftercare an address, it also goes out by email.
+No name or address is written anywhere but the email itself."""
 
+import asyncio
 import json
+import smtplib
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 
+@dataclass(frozen=True)
+class Reminder:
+    participant_id: str
+    follow_up_id: str
+    due_at: datetime
+    email: str | None = None  # from aftercare's contact store
+
+
 class Notifier(Protocol):
-    def send_check_in_reminder(self, participant_id: str, follow_up_id: str, due_at: datetime) -> None: ...
+    async def send_check_in_reminder(self, reminder: Reminder) -> str:
+        """Sends it; returns the channel used ('email' or 'file'). Raises when it cannot."""
+        ...
 
 
 class FileNotifier:
     def __init__(self, path: Path):
         self.path = path
 
-    def send_check_in_reminder(self, participant_id: str, follow_up_id: str, due_at: datetime) -> None:
+    def record(self, reminder: Reminder, channel: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as f:
-            f.write(json.dumps({"kind": "check_in_reminder", "participant_id": participant_id,
-                                "follow_up_id": follow_up_id, "due_at": due_at.isoformat(),
+            f.write(json.dumps({"kind": "check_in_reminder", "channel": channel,
+                                "participant_id": reminder.participant_id,
+                                "follow_up_id": reminder.follow_up_id, "due_at": reminder.due_at.isoformat(),
                                 "sent_at": datetime.now(UTC).isoformat()}) + "\n")
+
+    async def send_check_in_reminder(self, reminder: Reminder) -> str:
+        self.record(reminder, "file")
+        return "file"
+
+
+class SmtpSender:
+    def __init__(self, host: str, port: int, sender: str, timeout_s: float = 10):
+        self.host, self.port, self.sender, self.timeout_s = host, port, sender, timeout_s
+
+    def message(self, to: str, reminder: Reminder) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"], msg["To"] = self.sender, to
+        msg["Subject"] = "Your aftercare check-in is due"
+        msg.set_content(
+            "Hello,\n\nit is time for your aftercare check-in. Your care team would like to hear how "
+            "you are doing: please reply to this message or call the program.\n\n"
+            f"Check-in reference: {reminder.follow_up_id}\n\n"
+            "If you are in crisis, call or text 988 (or your local emergency number) now.\n")
+        return msg
+
+    def send(self, to: str, reminder: Reminder) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+            smtp.send_message(self.message(to, reminder))
+
+
+class ReminderNotifier:
+    """Email when possible, the file channel otherwise; every reminder recorded in the file."""
+
+    def __init__(self, file: FileNotifier, smtp: SmtpSender | None = None):
+        self.file, self.smtp = file, smtp
+
+    async def send_check_in_reminder(self, reminder: Reminder) -> str:
+        channel = "file"
+        if self.smtp is not None and reminder.email:
+            await asyncio.to_thread(self.smtp.send, reminder.email, reminder)
+            channel = "email"
+        self.file.record(reminder, channel)
+        return channel

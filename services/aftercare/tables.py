@@ -1,5 +1,6 @@
 """Aftercare's own store: aftercare plans (with the relapse-prevention plan's content,
-which never leaves this store), follow-ups and the reminders sent."""
+which never leaves this store), follow-ups, the participant's reminder contact, and the
+outreach tasks opened for missed check-ins."""
 
 from datetime import date, datetime
 
@@ -24,10 +25,14 @@ class AftercarePlan(AftercareBase):
     step_down_level: Mapped[str] = mapped_column(String(8))
     services: Mapped[list] = mapped_column(JSON)
     relapse_prevention_plan_id: Mapped[str] = mapped_column(String(64))
-    relapse_prevention: Mapped[dict] = mapped_column(JSON, default=dict,
-                                                     doc="triggers, warning signs, coping, supports")
+    relapse_prevention: Mapped[dict] = mapped_column(
+        JSON, default=dict, doc="triggers, warning signs, coping strategies, supports, crisis resources")
     confirmed_by_participant: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reviewed_with: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="staff id")
     discharged_on: Mapped[date] = mapped_column(Date)
+    discharged_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), nullable=True, doc="when the follow-up clock started")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -36,14 +41,53 @@ class FollowUp(AftercareBase):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     participant_id: Mapped[str] = mapped_column(String(64), index=True)
-    episode_id: Mapped[str] = mapped_column(String(64))
+    episode_id: Mapped[str] = mapped_column(String(64), index=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
     program_id: Mapped[str] = mapped_column(String(64))
     day_offset: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     flow_run_id: Mapped[str] = mapped_column(String(64))
+    grace_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    grace_flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # scheduled -> open -> completed | missed (-> completed, a late answer) ; or cancelled
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reminder_channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    escalation_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     result: Mapped[str | None] = mapped_column(String(20), nullable=True)
     answers: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    how_they_say_they_are: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+
+
+class ReminderContact(AftercareBase):
+    """Where a participant wants check-in reminders: given to aftercare through its API.
+    Never in an event or a log line."""
+
+    __tablename__ = "reminder_contacts"
+
+    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class OutreachTask(AftercareBase):
+    """A care coordinator's (or, escalated, a supervisor's ...) task to reach a participant
+    who missed a check-in."""
+
+    __tablename__ = "outreach_tasks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    follow_up_id: Mapped[str] = mapped_column(String(64), unique=True)
+    episode_id: Mapped[str] = mapped_column(String(64))
+    escalation_level: Mapped[int] = mapped_column(Integer)
+    assignee_role: Mapped[str] = mapped_column(String(64))
+    respond_by: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    outcome_code: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -37,6 +37,9 @@ class FollowUpScheduled(Event):
     day_offset: int = Field(ge=0)
     due_at: datetime
     flow_run_id: str
+    grace_check_flow_run_id: str | None = Field(
+        default=None, description="The flow run that checks for a response when the grace window ends"
+    )
 
 
 @event("aftercare", "follow_up_completed")
@@ -54,6 +57,11 @@ class FollowUpMissed(Event):
     episode_id: Id
     escalation_level: int = Field(ge=1)
     missed_at: datetime
+    day_offset: int | None = Field(default=None, ge=0)
+    outreach_task_id: Id | None = Field(default=None, description="The outreach task opened for it")
+    escalated_to: str | None = Field(
+        default=None, description="Role code the outreach task goes to, e.g. 'care_coordinator'"
+    )
 
 
 @event("aftercare", "relapse_risk_detected")
@@ -70,3 +78,24 @@ class AftercareCompleted(Event):
     episode_id: Id
     outcome_code: str
     completed_at: datetime
+
+
+@event("aftercare", "aftercare_plan_confirmed")
+class AftercarePlanConfirmed(Event):
+    """The participant reviewed and confirmed the aftercare plan and its relapse-prevention
+    plan (whose content stays in aftercare's store)."""
+
+    aftercare_plan_id: Id
+    episode_id: Id
+    relapse_prevention_plan_id: Id
+    confirmed_at: datetime
+
+
+@event("aftercare", "follow_up_cancelled")
+class FollowUpCancelled(Event):
+    """A check-in that will not take place, e.g. after a readmission."""
+
+    follow_up_id: Id
+    episode_id: Id
+    reason_code: str = Field(description="e.g. 'readmitted', 'stepped_up'")
+    cancelled_at: datetime

@@ -20,7 +20,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("aftercare",),
     "planning": ("intake", "scheduling"),
     "scheduling": ("planning", "aftercare"),
-    "aftercare": ("planning",),
+    "aftercare": ("planning", "intake"),
     "operations": SERVICES,
 }
 

@@ -1,0 +1,149 @@
+"""Aftercare's pure rules: cadence per program, the 7/30-day windows, grace and escalation,
+and what a risk does to the remaining follow-ups."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.aftercare.domain.cadence import cadence_for
+from services.aftercare.domain.measures import day_number, follow_up_measure, followed_up_within
+from services.aftercare.domain.missed import GraceOutcome, escalation_for, grace_outcome
+from services.aftercare.domain.step_up import RemainingFollowUps, is_readmission, remaining_follow_ups
+from services.aftercare.settings import AftercareSettings
+from services.contracts.codes import RelapseRisk
+
+DISCHARGED = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+DAY = timedelta(days=1)
+ROLES = ("care_coordinator", "clinical_supervisor", "program_director")
+HOURS = (72, 24, 8)
+
+
+# -- cadence ---------------------------------------------------------------------------------
+
+def test_a_program_without_its_own_cadence_gets_the_default():
+    assert cadence_for("iop-adult", {}) == (7, 30, 90, 180)
+    assert cadence_for("iop-adult", {"iop-teen": (3, 14)}, (7, 30)) == (7, 30)
+
+
+def test_a_programs_own_cadence_is_sorted_and_distinct():
+    assert cadence_for("iop-teen", {"iop-teen": (30, 3, 14, 14)}) == (3, 14, 30)
+
+
+@pytest.mark.parametrize("bad", [(0, 7), (-1,), ()])
+def test_a_check_in_on_or_before_the_discharge_day_is_refused(bad):
+    with pytest.raises(ValueError):
+        cadence_for("p", {"p": bad}, bad or ())
+
+
+def test_cadence_per_program_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CONTINUUM_AFTERCARE_FOLLOW_UP_DAYS_BY_PROGRAM", '{"iop-teen": [3, 14]}')
+    monkeypatch.setenv("CONTINUUM_AFTERCARE_REMAINING_FOLLOW_UPS_ON_RISK", '{"relapse": "cancel"}')
+    s = AftercareSettings()
+    assert cadence_for("iop-teen", s.follow_up_days_by_program, s.follow_up_days) == (3, 14)
+    assert cadence_for("iop-adult", s.follow_up_days_by_program, s.follow_up_days) == (7, 30, 90, 180)
+    assert remaining_follow_ups(RelapseRisk.RELAPSE, s.remaining_follow_ups_on_risk) is RemainingFollowUps.CANCEL
+
+
+def test_escalation_roles_need_one_response_time_each(monkeypatch):
+    monkeypatch.setenv("CONTINUUM_AFTERCARE_ESCALATION_ROLES", '["care_coordinator"]')
+    with pytest.raises(ValueError):
+        AftercareSettings()
+
+
+# -- the 7 / 30-day windows -----------------------------------------------------------------------
+
+def test_the_discharge_day_is_day_zero_whatever_the_hour():
+    assert day_number(DISCHARGED, DISCHARGED.replace(hour=23, minute=59)) == 0
+    assert day_number(DISCHARGED, datetime(2026, 12, 2, 0, 1, tzinfo=UTC)) == 1
+    assert day_number(DISCHARGED, datetime(2026, 12, 8, 23, 0, tzinfo=UTC)) == 7
+
+
+@pytest.mark.parametrize("completed,within7,within30", [
+    (DISCHARGED + timedelta(hours=2), False, False),                  # same day: does not count
+    (datetime(2026, 12, 2, 9, tzinfo=UTC), True, True),               # day 1
+    (datetime(2026, 12, 8, 23, 59, tzinfo=UTC), True, True),          # day 7, late evening
+    (datetime(2026, 12, 9, 0, 0, tzinfo=UTC), False, True),           # day 8
+    (datetime(2026, 12, 31, 12, tzinfo=UTC), False, True),            # day 30
+    (datetime(2027, 1, 1, 0, 0, tzinfo=UTC), False, False),           # day 31
+])
+def test_windows_count_days_after_the_discharge_day(completed, within7, within30):
+    assert followed_up_within(DISCHARGED, [completed], 7) is within7
+    assert followed_up_within(DISCHARGED, [completed], 30) is within30
+
+
+def test_the_measure_leaves_out_discharges_whose_window_is_still_open():
+    now = datetime(2026, 12, 20, tzinfo=UTC)
+    discharges = [
+        (DISCHARGED, [datetime(2026, 12, 5, tzinfo=UTC)]),           # met on day 4
+        (DISCHARGED, []),                                            # window of 7 over, none
+        (DISCHARGED, [datetime(2026, 12, 15, tzinfo=UTC)]),          # day 14: not within 7
+        (datetime(2026, 12, 18, tzinfo=UTC), []),                    # 7-day window still open
+        (datetime(2026, 12, 18, tzinfo=UTC), [datetime(2026, 12, 19, tzinfo=UTC)]),  # met early
+        (DISCHARGED, [datetime(2026, 12, 25, tzinfo=UTC)]),          # completed after as_of: ignored
+    ]
+    m7 = follow_up_measure(discharges, 7, now)
+    assert (m7.discharges, m7.with_follow_up, m7.pending) == (5, 2, 1)
+    assert m7.share == 0.4
+    m30 = follow_up_measure(discharges, 30, now)
+    assert (m30.discharges, m30.with_follow_up, m30.pending) == (3, 3, 3)
+    assert m30.share == 1.0
+    assert follow_up_measure([], 7, now).share is None
+
+
+def test_windows_with_short_days_for_tests():
+    two_s = timedelta(seconds=2)
+    start = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)   # day 0 is [0 s, 2 s)
+    assert day_number(start, start + timedelta(seconds=0.9), two_s) == 0
+    assert followed_up_within(start, [start + timedelta(seconds=14)], 7, two_s)
+    assert not followed_up_within(start, [start + timedelta(seconds=16)], 7, two_s)
+
+
+# -- grace and escalation -------------------------------------------------------------------
+
+DUE = datetime(2026, 12, 8, 9, tzinfo=UTC)
+GRACE = timedelta(days=3)
+
+
+@pytest.mark.parametrize("status,now,outcome", [
+    ("open", DUE + GRACE - timedelta(seconds=1), GraceOutcome.NOT_YET),
+    ("open", DUE + GRACE, GraceOutcome.MISSED),
+    ("scheduled", DUE + GRACE + DAY, GraceOutcome.MISSED),    # never opened: still due, still missed
+    ("completed", DUE + GRACE + DAY, GraceOutcome.ANSWERED),
+    ("cancelled", DUE + GRACE + DAY, GraceOutcome.ANSWERED),
+    ("missed", DUE + GRACE + DAY, GraceOutcome.ALREADY_MISSED),  # a second check escalates nothing
+])
+def test_grace_window(status, now, outcome):
+    assert grace_outcome(status, DUE, GRACE, now) is outcome
+
+
+def test_a_first_miss_goes_to_the_care_coordinator():
+    e = escalation_for([], ROLES, HOURS)
+    assert (e.level, e.assignee_role, e.due_within) == (1, "care_coordinator", timedelta(hours=72))
+    assert escalation_for(["completed"], ROLES, HOURS).level == 1
+
+
+def test_misses_in_a_row_escalate_and_a_completed_check_in_resets():
+    assert escalation_for(["missed"], ROLES, HOURS).assignee_role == "clinical_supervisor"
+    e = escalation_for(["missed", "missed"], ROLES, HOURS)
+    assert (e.level, e.assignee_role, e.due_within) == (3, "program_director", timedelta(hours=8))
+    e = escalation_for(["missed", "missed", "missed", "missed"], ROLES, HOURS)
+    assert (e.level, e.assignee_role) == (5, "program_director")   # beyond the roles: the last one
+    assert escalation_for(["missed", "completed"], ROLES, HOURS).level == 1
+    assert escalation_for(["missed", "cancelled"], ROLES, HOURS).level == 2
+
+
+# -- the way back up -------------------------------------------------------------------------
+
+def test_remaining_follow_ups_are_kept_by_default_and_cancelled_when_configured():
+    for risk in RelapseRisk:
+        assert remaining_follow_ups(risk, {}) is RemainingFollowUps.KEEP
+    rule = {"safety": RemainingFollowUps.CANCEL}
+    assert remaining_follow_ups(RelapseRisk.SAFETY, rule) is RemainingFollowUps.CANCEL
+    assert remaining_follow_ups(RelapseRisk.AT_RISK, rule) is RemainingFollowUps.KEEP
+    assert remaining_follow_ups(None, rule) is RemainingFollowUps.KEEP
+
+
+def test_a_readmission_is_an_admission_in_another_episode():
+    assert is_readmission(True, "ep-2", "ep-1")
+    assert not is_readmission(True, "ep-1", "ep-1")   # the original admission, or its redelivery
+    assert not is_readmission(False, "ep-2", "ep-1")  # assessed but referred out: follow-ups go on
