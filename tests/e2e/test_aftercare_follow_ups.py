@@ -62,7 +62,7 @@ def test_plan_confirmed_check_ins_scheduled_a_due_run_emails_and_opens(stack, re
         pid = admit(stack, http, 11)
         assert http.put(f"{aftercare_url}/participants/{pid}/reminder-contact",
                         json={"email": email}).status_code == 204
-        aftercare = attend_until_step_down(stack, http, pid)
+        aftercare = attend_until_step_down(stack, http, pid, 11)
         far = datetime.now(UTC) + timedelta(days=1)     # every window (16 s, 62 s) closed by then
         before = measures(http, stack, far)
 
@@ -135,7 +135,7 @@ def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, re
     aftercare_url = stack.url("aftercare")
     with httpx.Client(timeout=15) as http:
         pid = admit(stack, http, 12)
-        fus = attend_until_step_down(stack, http, pid)["follow_ups"]
+        fus = attend_until_step_down(stack, http, pid, 12)["follow_ups"]
         d7, d30 = fus[0], fus[1]
 
         # nobody answers day 7: the grace-check run finds it missed -> an outreach task
@@ -179,7 +179,7 @@ def test_a_readmission_cancels_the_pending_runs(stack, readers):
     reader = aftercare_reader(stack, readers)
     with httpx.Client(timeout=15) as http:
         pid = admit(stack, http, 13)
-        fus = attend_until_step_down(stack, http, pid)["follow_ups"]
+        fus = attend_until_step_down(stack, http, pid, 13)["follow_ups"]
         relapse = api.check_in(http, stack.urls(), fus[0]["follow_up_id"],
                                {**STABLE, "substance_use_since_last_contact": True})
         assert relapse["result"] == "relapse"
@@ -203,7 +203,7 @@ def test_a_readmission_cancels_the_pending_runs(stack, readers):
 def test_restarting_the_prefect_server_keeps_the_scheduled_runs(stack):
     with httpx.Client(timeout=15) as http:
         pid = admit(stack, http, 14)
-        fus = attend_until_step_down(stack, http, pid)["follow_ups"]
+        fus = attend_until_step_down(stack, http, pid, 14)["follow_ups"]
         ids = [x for f in fus for x in (f["flow_run_id"], f["grace_check_flow_run_id"])]
         before = {r["id"]: r["expected_start_time"] for r in flow_runs(stack, ids)}
         assert len(before) == 8
@@ -226,7 +226,7 @@ def test_restarting_the_prefect_server_keeps_the_scheduled_runs(stack):
 def test_a_check_in_run_that_fails_is_retried_and_reminds_once(stack):
     with httpx.Client(timeout=15) as http:
         pid = admit(stack, http, 15)
-        d7 = attend_until_step_down(stack, http, pid)["follow_ups"][0]
+        d7 = attend_until_step_down(stack, http, pid, 15)["follow_ups"][0]
         stack.stop_service("aftercare")     # the run comes due while aftercare is down: its call fails
         try:
             # the flow server may run it late on a loaded machine: wait for its failed first attempt
