@@ -113,11 +113,17 @@ def stack_partitions(admin: KafkaAdminClient, topic: str) -> int:
     return len(admin.describe_topics([topic])[0]["partitions"])
 
 
+# Events the clock causes, not a consumed event: a check-in's grace window ending during the
+# replay is not an effect of the replay.
+TIME_DRIVEN = ("continuum.aftercare.follow_up_missed.v1",)
+
+
 def _effects_snapshot(stack: Stack) -> tuple[dict, dict]:
     events = {}
     for _, pid, ce_type, ce_id in read_topic_events(stack.bootstrap, [events_topic(s, stack.config.topic_prefix)
                                                                        for s in SERVICES]):
-        events.setdefault((pid, ce_type), set()).add(ce_id)
+        if ce_type not in TIME_DRIVEN:
+            events.setdefault((pid, ce_type), set()).add(ce_id)
     rows = {f"{db}.{table}": rows_per_participant(stack.data_dir / f"{db}.db", table)
             for db, table in (("intake", "assessments"), ("planning", "care_plan_state"), ("scheduling", "sessions"),
                               ("aftercare", "follow_ups"))}
