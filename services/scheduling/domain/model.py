@@ -79,6 +79,7 @@ class Load:
     group_seats: dict[tuple[str, date], int] = field(default_factory=dict)
     clinician_busy: dict[str, list[Span]] = field(default_factory=dict)
     cancelled_groups: set[tuple[str, date]] = field(default_factory=set)
+    clinician_absent: dict[str, list[Span]] = field(default_factory=dict)
 
     def book(self, placements: Iterable[Placement]) -> None:
         for p in placements:

@@ -81,7 +81,7 @@ def _group_candidates(r: int, w: int, days: list[date], req: Requirement, availa
                 continue
             counts["not_past"] += 1
             if (g.group_id, d) in load.cancelled_groups or load.seats_taken(g.group_id, d) >= g.capacity \
-                    or overlaps((starts, ends), load.clinician_busy.get(g.clinician_id, ())):
+                    or overlaps((starts, ends), load.clinician_absent.get(g.clinician_id, ())):
                 continue
             counts["free"] += 1
             if overlaps((starts, ends), fixed):
@@ -90,15 +90,23 @@ def _group_candidates(r: int, w: int, days: list[date], req: Requirement, availa
     return out
 
 
-def _individual_candidates(r: int, w: int, days: list[date], req: Requirement, availability, clinicians, load,
-                           not_before, fixed, counts, step: timedelta) -> list[Candidate]:
+def _leading(c: Clinician, d: date, groups: list[GroupSlot], load: Load) -> list[Span]:
+    """The clinician's own group meetings that day: no individual session then."""
+    return [(datetime.combine(d, g.start), datetime.combine(d, g.start) + timedelta(minutes=g.minutes))
+            for g in groups if g.clinician_id == c.clinician_id and g.day == weekday_of(d)
+            and (g.group_id, d) not in load.cancelled_groups]
+
+
+def _individual_candidates(r: int, w: int, days: list[date], req: Requirement, availability, clinicians, groups,
+                           load, not_before, fixed, counts, step: timedelta) -> list[Candidate]:
     out = []
     length = timedelta(minutes=req.minutes)
     for d in days:
         for c in clinicians:
             if req.discipline not in c.disciplines:
                 continue
-            busy = load.clinician_busy.get(c.clinician_id, ())
+            busy = [*load.clinician_busy.get(c.clinician_id, ()), *load.clinician_absent.get(c.clinician_id, ()),
+                    *_leading(c, d, groups, load)]
             for win in (x for x in c.windows if x.day == weekday_of(d)):
                 counts["exists"] += 1
                 t, last = datetime.combine(d, win.start), datetime.combine(d, win.end) - length
@@ -168,8 +176,8 @@ def place_weeks(
             if req.group:
                 candidates += _group_candidates(r, w, days, req, availability, groups, load, not_before, fixed, c)
             else:
-                candidates += _individual_candidates(r, w, days, req, availability, clinicians, load, not_before,
-                                                     fixed, c, step)
+                candidates += _individual_candidates(r, w, days, req, availability, clinicians, groups, load,
+                                                     not_before, fixed, c, step)
 
     chosen, bound, optimal = _solve(candidates, requirements, preferred_groups, week_starts, time_limit_s)
 
@@ -233,6 +241,12 @@ def _solve(candidates: list[Candidate], requirements: list[Requirement], preferr
     bound = int(solver.BestObjectiveBound() // MINUTE_WEIGHT) + 1 if status != cp_model.OPTIMAL else None
     placed = sum(requirements[c.req].minutes for c in chosen)
     return chosen, (placed if bound is None else bound), status == cp_model.OPTIMAL
+
+
+def weeks_ahead(start_date: date, expected_weeks: int, today: date, horizon: int) -> list[date]:
+    """The plan's weeks (from its start date, 7 days each) not yet over, at most ``horizon``."""
+    weeks = [start_date + timedelta(days=7 * k) for k in range(expected_weeks)]
+    return [w for w in weeks if w + timedelta(days=7) > today][:horizon]
 
 
 def place_week(week: list[date], requirements: list[Requirement], availability: list[Window],
