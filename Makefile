@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit docs kafka clean
+.PHONY: install run test test-unit docs kafka clean bench-scheduling
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-unit: install
 ## Regenerate docs/events (JSON Schema per event, AsyncAPI 3) from the models
 docs: install
 	$(BIN)/python -m services.contracts.published_docs
+
+## Place one week for 1,000 participants; prints time and share of required hours placed (not in `make test`)
+bench-scheduling: install
+	$(BIN)/python -m services.scheduling.bench
 
 kafka: install
 	$(BIN)/python -m deploy kafka

@@ -4,6 +4,7 @@ check-in and attendance, watch weekly hours, stop at discharge. Each runs in the
 transaction and writes state and outbox together; every change to the schedule first
 takes the placement lock (see ``tables.PlacementLock``)."""
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -204,9 +205,11 @@ async def schedule_participant(session: AsyncSession, outbox: Outbox, out: Event
     load, mine = await _load(session, cal, weeks[0], days, state.participant_id)
     ahead = [s for s in mine if s.status == "scheduled" and s.starts_at > now]
     fixed = [(to_local(s.starts_at, tz), to_local(s.ends_at, tz)) for s in mine if s not in ahead]
-    preferred = {s.intervention_id: s.group_id for s in sorted(mine, key=lambda s: s.starts_at) if s.group_id}
-    result = place_weeks(weeks, _requirements(state), _availability(state), list(cal.groups),
-                         list(cal.clinicians), load, preferred_groups=preferred, not_before=now_local, fixed=fixed)
+    preferred = {s.intervention_id: s.group_id or s.clinician_id for s in sorted(mine, key=lambda s: s.starts_at)}
+    # the solver runs in a thread: the service's loop keeps serving HTTP and heartbeats meanwhile
+    result = await asyncio.to_thread(
+        place_weeks, weeks, _requirements(state), _availability(state), list(cal.groups), list(cal.clinicians),
+        load, preferred_groups=preferred, not_before=now_local, fixed=fixed)
     by_id = {s.id: s for s in ahead}
     changes = diff_schedule([Booked(s.id, s.intervention_id, to_local(s.starts_at, tz), to_local(s.ends_at, tz),
                                     s.clinician_id, s.group_id) for s in ahead], result.placed)

@@ -4,7 +4,8 @@ One participant at a time, against what is already booked (``Load``): the servic
 places each plan as it arrives, so seats and clinicians' time go first come, first served.
 
 Candidates are every group meeting of the right modality and every start (15-minute
-steps) in a clinician's free window of the right discipline, kept only when they fall
+steps) in a clinician's free window of the right discipline (one clinician per start time:
+the participant's own first, since clinicians of a discipline are interchangeable), kept only when they fall
 inside the participant's availability, after ``not_before``, with a free seat, outside
 cancelled meetings and clear of the participant's fixed sessions. The model chooses at
 most ``sessions`` per intervention and week, one per day, none overlapping; it maximises
@@ -98,11 +99,13 @@ def _leading(c: Clinician, d: date, groups: list[GroupSlot], load: Load) -> list
 
 
 def _individual_candidates(r: int, w: int, days: list[date], req: Requirement, availability, clinicians, groups,
-                           load, not_before, fixed, counts, step: timedelta) -> list[Candidate]:
+                           load, not_before, fixed, counts, step: timedelta, preferred: str | None) -> list[Candidate]:
     out = []
     length = timedelta(minutes=req.minutes)
+    taken: set[datetime] = set()  # clinicians of one discipline are interchangeable: one per start time
+    ordered = sorted(clinicians, key=lambda c: c.clinician_id != preferred)
     for d in days:
-        for c in clinicians:
+        for c in ordered:
             if req.discipline not in c.disciplines:
                 continue
             busy = [*load.clinician_busy.get(c.clinician_id, ()), *load.clinician_absent.get(c.clinician_id, ()),
@@ -122,8 +125,9 @@ def _individual_candidates(r: int, w: int, days: list[date], req: Requirement, a
                     if overlaps(span, busy):
                         continue
                     counts["free"] += 1
-                    if overlaps(span, fixed):
+                    if overlaps(span, fixed) or span[0] in taken:
                         continue
+                    taken.add(span[0])
                     out.append(Candidate(r, w, span[0], span[1], c.clinician_id, None))
     return out
 
@@ -177,7 +181,8 @@ def place_weeks(
                 candidates += _group_candidates(r, w, days, req, availability, groups, load, not_before, fixed, c)
             else:
                 candidates += _individual_candidates(r, w, days, req, availability, clinicians, groups, load,
-                                                     not_before, fixed, c, step)
+                                                     not_before, fixed, c, step,
+                                                     preferred_groups.get(req.intervention_id))
 
     chosen, bound, optimal = _solve(candidates, requirements, preferred_groups, week_starts, time_limit_s)
 
