@@ -351,3 +351,21 @@ async def test_two_events_for_one_participant_together_book_nothing_twice(sched)
     failed = [p for p in pids if sched.out.events(p, "scheduling_failed.v1")] or [
         p for p in pids if sched.events(p, "scheduling_failed.v1")]
     assert failed
+
+
+async def test_the_calendar_is_editable_through_the_api_and_used_for_placement(sched):
+    r = await sched.http.get("/calendar")
+    assert r.status_code == 200 and r.json()["version"] == 1 and r.json()["timezone"] == "America/New_York"
+    doc = r.json()["document"]
+    bad = await sched.http.put("/calendar", json={**doc, "groups": doc["groups"] + doc["groups"][:1]})
+    assert bad.status_code == 422 and "appears twice" in bad.json()["detail"]
+    without_mindfulness = {**doc, "groups": [g for g in doc["groups"] if g["modality"] != "mindfulness"]}
+    r = await sched.http.put("/calendar", json=without_mindfulness)
+    assert r.status_code == 200 and r.json()["version"] == 2
+    pid = pid_()
+    await sched.deliver(created(pid))
+    weeks = sched.events(pid, "sessions_scheduled.v1", 2)
+    assert all(w["unmet"] == [{"intervention_id": "i-mindful", "sessions_missing": 1,
+                               "reason_code": "no_group_for_modality", "week_start": w["week_start"]}]
+               for w in weeks)
+    assert not [s for s in await sched.sessions(pid) if s.modality == "mindfulness"]
