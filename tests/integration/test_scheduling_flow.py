@@ -369,3 +369,20 @@ async def test_the_calendar_is_editable_through_the_api_and_used_for_placement(s
                                "reason_code": "no_group_for_modality", "week_start": w["week_start"]}]
                for w in weeks)
     assert not [s for s in await sched.sessions(pid) if s.modality == "mindfulness"]
+
+
+async def test_outside_development_check_in_opens_shortly_before_the_session(sched):
+    from services.scheduling.handlers import AttendanceConflict, AttendanceRecord, check_in, record_attendance
+
+    pid = pid_()
+    await sched.deliver(created(pid))
+    first = (await sched.sessions(pid))[0]
+    async with sched.rt.unit_of_work() as uow:
+        with pytest.raises(AttendanceConflict, match="too early"):
+            await check_in(uow.session, uow.outbox, first.id, any_time=False)
+        with pytest.raises(AttendanceConflict, match="too early"):
+            await record_attendance(uow.session, uow.outbox, first.id, AttendanceRecord(True), any_time=False)
+    async with sched.rt.unit_of_work() as uow:
+        s = await check_in(uow.session, uow.outbox, first.id, any_time=False,
+                           now=first.starts_at - timedelta(minutes=30))
+        assert s.status == "checked_in"
