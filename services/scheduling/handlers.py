@@ -95,16 +95,16 @@ async def claim_schedule(session: AsyncSession) -> None:
         await session.flush()
 
 
-_parsed: dict[int, ProgramCalendar] = {}
+_parsed: dict[str, ProgramCalendar] = {}  # by document text: parsed once per edit
 
 
 async def current_calendar(session: AsyncSession) -> tuple[int, ProgramCalendar]:
     doc = await session.get(CalendarDocument, 1)
     if doc is None:
         return 0, load_calendar()
-    if doc.version not in _parsed:
-        _parsed[doc.version] = parse_calendar(json.loads(doc.document_json))
-    return doc.version, _parsed[doc.version]
+    if doc.document_json not in _parsed:
+        _parsed[doc.document_json] = parse_calendar(json.loads(doc.document_json))
+    return doc.version, _parsed[doc.document_json]
 
 
 async def replace_calendar(session: AsyncSession, document: dict) -> int:

@@ -131,3 +131,16 @@ def test_the_solver_places_at_least_what_the_greedy_does():
         greedy_minutes = sum(next(r.minutes for r in IOP if r.intervention_id == p.intervention_id) for p in greedy)
         assert solved.minutes_placed >= greedy_minutes
         assert no_overlap(solved.placed)
+
+
+def test_no_group_meeting_while_its_clinician_is_away_or_it_is_cancelled():
+    reqs = [Requirement("i1", Modality.GROUP_PROCESS, 1, 180, Discipline.CLINICIAN, True)]
+    mondays = [Window(Weekday.MON, time(17), time(22)), Window(Weekday.WED, time(17), time(22))]
+    (p,) = place(reqs, mondays, preferred_groups={"i1": "g-eve-process-mon"}).placed
+    assert p.group_id == "g-eve-process-mon"
+    away = Load(clinician_absent={"c-ana": [(datetime(2026, 11, 30, 8), datetime(2026, 11, 30, 23))]})
+    (p,) = place(reqs, mondays, away, preferred_groups={"i1": "g-eve-process-mon"}).placed
+    assert p.group_id == "g-eve-process-wed" and p.starts.date() == date(2026, 12, 2)
+    cancelled = Load(cancelled_groups={("g-eve-process-mon", MONDAY), ("g-eve-process-wed", date(2026, 12, 2))})
+    r = place(reqs, mondays, cancelled)
+    assert r.placed == [] and r.unmet[0].reason_code == "groups_full_or_cancelled"
