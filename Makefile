@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit docs kafka clean bench-scheduling
+.PHONY: install run test test-unit docs kafka bench bench-scheduling clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade "pip==26.3"
-	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	$(BIN)/pip install -q -c requirements.lock -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,6 +34,11 @@ docs: install
 ## Place one week for 1,000 participants; prints time and share of required hours placed (not in `make test`)
 bench-scheduling: install
 	$(BIN)/python -m services.scheduling.bench
+
+## The end-to-end benchmark: N participants (default 10000) on the whole stack; prints and writes data/bench/
+N ?= 10000
+bench: install
+	$(BIN)/python -m bench e2e --participants $(N)
 
 kafka: install
 	$(BIN)/python -m deploy kafka

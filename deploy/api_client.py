@@ -2,6 +2,7 @@
 would call. Used by the demo cohort and the end-to-end tests, so both drive the system
 exactly as its users do. Each function raises for an unexpected status."""
 
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -31,10 +32,32 @@ def refer(http: httpx.Client, urls: Urls, body: dict) -> dict:
     return _ok(http.post(f"{urls.intake}/referrals", json=body))
 
 
+def _command(http: httpx.Client, method: str, url: str, body: dict) -> dict:
+    """One command with an Idempotency-Key, retried once with the same key if the
+    connection fails: the service applies it once."""
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    try:
+        return _ok(http.request(method, url, json=body, headers=headers))
+    except httpx.TransportError:
+        return _ok(http.request(method, url, json=body, headers=headers))
+
+
 def assess(http: httpx.Client, urls: Urls, participant_id: str, body: dict) -> dict:
-    """A complete assessment (initial or re-assessment); returns the outcome: scores,
-    recommended_level_of_care, admitted_to_iop, safety_flagged."""
-    return _ok(http.post(f"{urls.intake}/participants/{participant_id}/assessments", json=body))
+    """A complete assessment (initial or re-assessment) as the team records it: open it,
+    record and sign each section, score each instrument, complete it. ``body`` is
+    ``{"kind", "sections": {section: {...signer...}}, "instruments": {instrument: {...}},
+    "completion": {"signer", "override"?}}`` (see ``deploy.demo_cohort.assessment``).
+    Returns the outcome: assessment_id, scores, recommended_level_of_care, admitted_to_iop,
+    safety_flagged, dimensions, rationale_codes."""
+    opened = _command(http, "POST", f"{urls.intake}/participants/{participant_id}/assessments",
+                      {"kind": body.get("kind", "initial")})
+    base = f"{urls.intake}/assessments/{opened['assessment_id']}"
+    for section, content in body.get("sections", {}).items():
+        _command(http, "PUT", f"{base}/sections/{section}", content)
+        _command(http, "POST", f"{base}/sections/{section}/signature", {"signer": content["signer"]})
+    for instrument, answers in body.get("instruments", {}).items():
+        _command(http, "POST", f"{base}/instruments/{instrument}", answers)
+    return _command(http, "POST", f"{base}/completion", body["completion"])
 
 
 def sessions(http: httpx.Client, urls: Urls, participant_id: str) -> dict | None:

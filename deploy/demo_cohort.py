@@ -1,5 +1,5 @@
 """A synthetic demo cohort driven through the HTTP APIs only: made-up people referred,
-assessed, attending their first sessions, stepping down into aftercare."""
+assessed, attending their first sessions, re-assessed, stepping down into aftercare."""
 
 import random
 from dataclasses import dataclass, field
@@ -30,12 +30,29 @@ def referral(i: int, tenant: str = "demo-network", program: str = "adult-mh") ->
                             "date_of_birth": f"{1970 + rng.randint(0, 35)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}}
 
 
+def _staff(role: str, i: int) -> dict:
+    return {"staff_id": f"staff-{role.replace('_', '-')}-{i % 3 + 1}", "role": role}
+
+
+def _instruments(i: int, phq9: list[int], gad7: list[int], cssrs: dict, audit: list[int], dast: list[bool]) -> dict:
+    by = _staff("clinician", i)
+    return {"phq9": {"administered_by": by, "items": phq9}, "gad7": {"administered_by": by, "items": gad7},
+            "audit_c": {"administered_by": by, "items": audit, "sex": "female" if i % 2 else "male"},
+            "dast10": {"administered_by": by, "answers": dast},
+            "cssrs_screener": {"administered_by": by, **cssrs}}
+
+
+NO_RISK = {"q1": False, "q2": False, "q6": False}
+HIGH_RISK = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": False}
+
+
 def assessment(i: int) -> dict:
     """Most participants are IOP-appropriate; every tenth is below threshold and is referred out,
-    and participant 7 has a high-risk safety finding."""
+    and participant 7 has a high-risk safety finding (C-SSRS intent; PHQ-9 item 9)."""
     rng = random.Random(1000 + i)
     _, windows, commitments = PROFILES[i % len(PROFILES)]
-    if i % 10 == 9:
+    below = i % 10 == 9
+    if below:
         phq9, gad7 = [0, 1, 0, 1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 1, 0, 0]
     else:
         phq9 = [rng.randint(1, 3) for _ in range(8)] + [0]
@@ -43,17 +60,52 @@ def assessment(i: int) -> dict:
     if i == 7:
         phq9[8] = 2
     findings = rng.sample(["alcohol_use", "drug_use", "trauma", "emotional_dysregulation", "low_social_support",
-                           "stress"], k=rng.randint(0, 2)) if i % 10 != 9 else []
-    return {"kind": "initial", "phq9": phq9, "gad7": gad7, "cssrs_positive": i == 7, "findings": findings,
-            "strengths": rng.sample(["creative", "physical", "social_support", "employment"], k=1),
-            "goals": [{"text": "Get back to a steady routine"}], "availability": windows,
-            "commitments": commitments, "attendance_mode": "in_person",
-            "medical_history": "synthetic", "symptoms": "synthetic", "challenges": "synthetic"}
+                           "stress"], k=rng.randint(0, 2)) if not below else []
+    audit = [rng.randint(1, 3), rng.randint(0, 2), rng.randint(0, 1)] if "alcohol_use" in findings else [1, 0, 0]
+    dast = [True, False, True, rng.random() < 0.5, True] + [False] * 5 if "drug_use" in findings else \
+        [False, False, True] + [False] * 7
+    return {
+        "kind": "initial",
+        "sections": {
+            "clinical_interview": {
+                "signer": _staff("clinician", i), "symptoms": "synthetic", "challenges": "synthetic",
+                "findings": findings, "goals": [{"text": "Get back to a steady routine"}],
+                "strengths": rng.sample(["creative", "physical", "social_support", "employment"], k=1),
+                "readiness_to_change": "action" if below else rng.choice(["action", "preparation", "contemplation"])},
+            "psychiatric_medical": {
+                "signer": _staff("psychiatrist", i), "medical_history": "synthetic", "medications": "synthetic",
+                "medical_stability": "no_concerns" if below else rng.choice(["no_concerns", "stable_chronic"]),
+                "psychiatric_stability": "stable" if below else "moderate"},
+            "substance_use": {
+                "signer": _staff("addiction_counsellor", i), "history": "synthetic",
+                "withdrawal_risk": "mild" if "alcohol_use" in findings else "none"},
+            "psychosocial": {
+                "signer": _staff("case_manager", i), "availability": windows, "commitments": commitments,
+                "attendance_mode": "in_person", "living_situation": "synthetic",
+                "recovery_environment": "supportive" if below else
+                rng.choice(["supportive", "mostly_supportive", "limited_support"])},
+        },
+        "instruments": _instruments(i, phq9, gad7, HIGH_RISK if i == 7 else NO_RISK, audit, dast),
+        "completion": {"signer": _staff("clinician", i)},
+    }
+
+
+IMPROVED_PHQ9 = [1, 1, 0, 0, 0, 0, 0, 0, 0]
+"""A re-assessment PHQ-9 of 2: remission (< 5) and, from any IOP baseline, a response (>= 50% drop)."""
 
 
 def reassessment(i: int, phq9: list[int], gad7: list[int] | None = None) -> dict:
-    """A re-assessment during treatment with the same instruments (new scores)."""
-    return {**assessment(i), "kind": "reassessment", "phq9": phq9, "gad7": gad7 or [0] * 7}
+    """A re-assessment during treatment with the same instruments (new PHQ-9 and GAD-7
+    scores): the clinician's interview again; the other sections carry over."""
+    initial = assessment(i)
+    instruments = {**initial["instruments"]}
+    instruments["phq9"] = {**instruments["phq9"], "items": phq9}
+    instruments["gad7"] = {**instruments["gad7"], "items": gad7 or [0] * 7}
+    instruments["cssrs_screener"] = {**instruments["cssrs_screener"], **NO_RISK}
+    for q in ("q3", "q4", "q5"):
+        instruments["cssrs_screener"].pop(q, None)
+    return {**initial, "kind": "reassessment", "instruments": instruments,
+            "sections": {"clinical_interview": initial["sections"]["clinical_interview"]}}
 
 
 @dataclass
@@ -65,6 +117,7 @@ class Participant:
     hours: float = 0
     attended: int = 0
     follow_ups: int = 0
+    reassessed: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -106,6 +159,10 @@ class DemoCohort:
                 waiting = [s for s in booked["sessions"] if s["status"] == "scheduled"]
                 if p.attended < self.attend_sessions and waiting:
                     api.attend(self.http, self.urls, waiting[0]["session_id"])
+                elif p.attended >= self.attend_sessions and not p.reassessed:
+                    # step-down is measurement-based: a re-assessment showing response and remission
+                    api.assess(self.http, self.urls, pid, reassessment(p.index, phq9=IMPROVED_PHQ9))
+                    p.reassessed = True
         if p.stage in ("attending", "aftercare"):
             care = api.aftercare(self.http, self.urls, pid)
             if care:

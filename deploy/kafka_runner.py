@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .processes import port_open, start, stop, wait_until
+from .processes import free_port, port_open, start, stop, wait_until
 
 KAFKA_DIR = Path(__file__).parent / "kafka"
 LIB = KAFKA_DIR / "lib"
@@ -36,9 +36,15 @@ def assemble() -> Path:
 class KafkaBroker:
     data_dir: Path
     port: int = 19092
-    controller_port: int = 19093
+    controller_port: int | None = None
     heap: str = "512m"
     proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # beside the default port, the default controller port; otherwise a free one, so that
+        # test sessions running side by side on one machine do not collide on it
+        if self.controller_port is None:
+            self.controller_port = 19093 if self.port == 19092 else free_port()
 
     @property
     def bootstrap(self) -> str:

@@ -24,7 +24,6 @@ from .processes import signal_stop, start, stop, wait_until
 class StackConfig:
     data_dir: Path = Path("data")
     kafka_port: int = 19092
-    kafka_controller_port: int = 19093
     prefect_port: int = 4200
     service_ports: dict[str, int] = field(default_factory=lambda: {
         "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104})
@@ -49,8 +48,7 @@ class Stack:
         self.config = config
         self.data_dir = config.data_dir.resolve()
         self.external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        self.kafka = None if self.external_kafka else KafkaBroker(self.data_dir / "kafka", config.kafka_port,
-                                                                    config.kafka_controller_port)
+        self.kafka = None if self.external_kafka else KafkaBroker(self.data_dir / "kafka", config.kafka_port)
         self.prefect = PrefectServer(self.data_dir / "prefect", config.prefect_port, ui=config.prefect_ui)
         self.procs: dict[str, subprocess.Popen] = {}
 

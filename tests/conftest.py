@@ -15,7 +15,6 @@ def stack_config(tmp_path_factory) -> StackConfig:
     return StackConfig(
         data_dir=tmp_path_factory.mktemp("continuum"),
         kafka_port=free_port(),
-        kafka_controller_port=free_port(),  # not the default 19093: other stacks may run beside
         prefect_port=free_port(),
         service_ports={s: free_port() for s in ("intake", "planning", "scheduling", "aftercare")},
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",

@@ -97,6 +97,22 @@ class Discipline(StrEnum):
     CREATIVE_THERAPIST = "creative_therapist"
 
 
+class WellbeingDomain(StrEnum):
+    """What a holistic plan covers: every plan addresses each of these."""
+
+    EMOTIONAL = "emotional"
+    PHYSICAL = "physical"
+    SOCIAL = "social"
+    SELF_CARE = "self_care"
+    STRESS_REDUCTION = "stress_reduction"
+    EMOTIONAL_REGULATION = "emotional_regulation"
+
+
+class SignerRole(StrEnum):
+    CLINICIAN = "clinician"
+    PARTICIPANT = "participant"
+
+
 class Weekday(StrEnum):
     MON = "mon"
     TUE = "tue"
@@ -105,6 +121,17 @@ class Weekday(StrEnum):
     FRI = "fri"
     SAT = "sat"
     SUN = "sun"
+
+
+class AsamDimension(StrEnum):
+    """The six ASAM-style dimensions an assessment rates 0-4."""
+
+    INTOXICATION_WITHDRAWAL = "d1_intoxication_withdrawal"
+    BIOMEDICAL = "d2_biomedical"
+    EMOTIONAL_BEHAVIOURAL = "d3_emotional_behavioural"
+    READINESS_TO_CHANGE = "d4_readiness_to_change"
+    RELAPSE_POTENTIAL = "d5_relapse_potential"
+    RECOVERY_ENVIRONMENT = "d6_recovery_environment"
 
 
 class RiskSeverity(StrEnum):

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event, Id, event
 from .codes import (
+    AsamDimension,
     AssessmentKind,
     AttendanceMode,
     Commitment,
@@ -37,6 +38,36 @@ class AvailabilityWindow(BaseModel):
     end: time
 
 
+class DimensionRating(BaseModel):
+    """One ASAM-style dimension and its rating, 0 (no problem) to 4 (most severe)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dimension: AsamDimension
+    rating: int = Field(ge=0, le=4)
+
+
+class SectionSignature(BaseModel):
+    """Who signed one section of the assessment: a staff id and role, no name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str = Field(description="e.g. 'clinical_interview', 'psychiatric_medical'")
+    staff_id: Id
+    role: str
+    signed_at: datetime
+
+
+class LevelOfCareOverride(BaseModel):
+    """A clinician's override of the rules' recommendation, with the reason as a code."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule_level_of_care: LevelOfCare = Field(description="What the rules recommended")
+    reason_code: str
+    overridden_by: Id = Field(description="Staff id of the clinician")
+
+
 @event("intake", "referral_received")
 class ReferralReceived(Event):
     referral_id: Id
@@ -45,6 +76,7 @@ class ReferralReceived(Event):
     prior_episode_id: Id | None = Field(
         default=None, description="The earlier episode, for a step back up from aftercare"
     )
+    episode_id: Id | None = Field(default=None, description="The episode this referral opens")
 
 
 @event("intake", "assessment_completed")
@@ -66,6 +98,15 @@ class AssessmentCompleted(Event):
     adolescent: bool = False
     recommended_level_of_care: LevelOfCare
     admitted_to_iop: bool
+    dimensions: tuple[DimensionRating, ...] = Field(
+        default=(), description="The six ASAM-style dimension ratings behind the recommendation")
+    rationale_codes: tuple[str, ...] = Field(
+        default=(), description="Why this level, as codes, e.g. 'iop_appropriate', 'd3_emotional_behavioural_2'")
+    override: LevelOfCareOverride | None = Field(
+        default=None, description="Set when a clinician overrode the rules' recommendation")
+    safety_flag_ids: tuple[Id, ...] = Field(
+        default=(), description="The SafetyRiskFlagged events raised during this assessment")
+    signatures: tuple[SectionSignature, ...] = ()
 
 
 @event("intake", "safety_risk_flagged")
@@ -73,9 +114,12 @@ class SafetyRiskFlagged(Event):
     flag_id: Id
     assessment_id: Id
     severity: RiskSeverity
-    triggers: tuple[str, ...] = Field(description="Codes, e.g. 'phq9_item9', 'cssrs_positive'")
+    triggers: tuple[str, ...] = Field(
+        description="Codes, e.g. 'phq9_item9', 'cssrs_low_risk', 'cssrs_moderate_risk', 'cssrs_high_risk'")
     flagged_at: datetime
     respond_by: datetime
+    instrument: Instrument | None = Field(default=None, description="The instrument whose answers raised it")
+    episode_id: Id | None = None
 
 
 @event("intake", "referred_out")
@@ -84,3 +128,5 @@ class ReferredOut(Event):
     assessment_id: Id
     recommended_level_of_care: LevelOfCare
     reason_code: str
+    rationale_codes: tuple[str, ...] = ()
+    episode_id: Id | None = None

@@ -5,7 +5,16 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event, Id, event
-from .codes import AttendanceMode, Discipline, LevelOfCare, Modality, ReviewDecision
+from .codes import (
+    AttendanceMode,
+    Discipline,
+    Finding,
+    LevelOfCare,
+    Modality,
+    ReviewDecision,
+    SignerRole,
+    WellbeingDomain,
+)
 from .events_intake import AvailabilityWindow
 
 
@@ -18,6 +27,56 @@ class PlannedIntervention(BaseModel):
     minutes: int = Field(ge=15, le=240)
     discipline: Discipline
     group: bool
+    problem_ids: tuple[Id, ...] = Field(default=(), description="The problems this intervention addresses")
+    wellbeing_domains: tuple[WellbeingDomain, ...] = ()
+
+
+class PlanProblem(BaseModel):
+    """A problem on the plan, from one of the assessment's findings (a code, no narrative)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    problem_id: Id
+    finding: Finding
+
+
+class MeasurableTarget(BaseModel):
+    """A target as a measure code, a comparison and a value, due by a date
+    (e.g. phq9_total lt 5 by 2027-02-09)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    measure: str = Field(pattern=r"^[a-z0-9_]{1,64}$", description="e.g. phq9_total, attendance_share")
+    comparator: str = Field(pattern=r"^(lt|le|ge|gt)$")
+    value: float
+    due_date: date
+
+
+class PlanGoal(BaseModel):
+    """A goal by id (the participant's words stay in intake) with its measurable target."""
+
+    model_config = ConfigDict(frozen=True)
+
+    goal_id: Id
+    problem_ids: tuple[Id, ...] = ()
+    target: MeasurableTarget
+
+
+class PlanObjective(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    objective_id: Id
+    goal_id: Id
+    code: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    target: MeasurableTarget
+
+
+class PlanSignature(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: SignerRole
+    signer_id: Id
+    signed_at: datetime
 
 
 class _PlanBody(Event):
@@ -39,6 +98,11 @@ class _PlanBody(Event):
     attendance_mode: AttendanceMode = AttendanceMode.EITHER
     signed_by_clinician: bool = False
     signed_by_participant: bool = False
+    problems: tuple[PlanProblem, ...] = ()
+    goals: tuple[PlanGoal, ...] = ()
+    objectives: tuple[PlanObjective, ...] = ()
+    weekly_hours_maximum: float | None = Field(default=None, gt=0, description="The level's upper bound")
+    adolescent: bool = False
 
 
 @event("planning", "plan_created")
@@ -50,6 +114,19 @@ class PlanCreated(_PlanBody):
 class PlanRevised(_PlanBody):
     revised_at: datetime
     reason_code: str
+    previous_version: int | None = Field(default=None, ge=1)
+    revised_by: Id | None = Field(default=None, description="Staff id of the clinician who revised it")
+
+
+@event("planning", "plan_signed")
+class PlanSigned(Event):
+    """A signature on one version of a plan. A revision needs signing again."""
+
+    plan_id: Id
+    plan_version: int = Field(ge=1)
+    signature: PlanSignature
+    signed_by_clinician: bool
+    signed_by_participant: bool
 
 
 @event("planning", "progress_reviewed")
@@ -62,6 +139,17 @@ class ProgressReviewed(Event):
     attendance_rate: float = Field(ge=0, le=1)
     phq9_change: int | None = None
     decision: ReviewDecision
+    episode_id: Id | None = None
+    plan_version: int | None = Field(default=None, ge=1)
+    trigger: str | None = Field(default=None, description="e.g. reassessment, attendance, goal_met, requested")
+    phq9_baseline: int | None = Field(default=None, ge=0)
+    phq9_latest: int | None = Field(default=None, ge=0)
+    goals_met: int | None = Field(default=None, ge=0)
+    goals_total: int | None = Field(default=None, ge=0)
+    open_safety_flags: int | None = Field(default=None, ge=0)
+    criteria_met: tuple[str, ...] = ()
+    reason_codes: tuple[str, ...] = ()
+    recommended_level_of_care: LevelOfCare | None = None
 
 
 @event("planning", "step_up_recommended")
@@ -71,6 +159,9 @@ class StepUpRecommended(Event):
     recommended_level_of_care: LevelOfCare
     reason_code: str
     recommended_at: datetime
+    current_level_of_care: LevelOfCare | None = None
+    review_id: Id | None = None
+    reason_codes: tuple[str, ...] = ()
 
 
 @event("planning", "ready_for_step_down")
@@ -84,3 +175,4 @@ class ReadyForStepDown(Event):
     reason_codes: tuple[str, ...]
     planned_discharge_date: date
     declared_at: datetime
+    review_id: Id | None = None

@@ -130,10 +130,17 @@ class EventConsumer:
                 await handler(HandlerContext(session, outbox, ce), event)
                 session.add(ProcessedEvent(source=ce.source, event_id=ce.id, event_type=ce.type))
         except IntegrityError:
-            # another worker recorded the same (source, id) first: its effects stand
-            return Outcome.DUPLICATE
+            if await self._already_processed(ce):
+                return Outcome.DUPLICATE  # another worker recorded the same (source, id) first
+            raise  # a constraint the handler broke: dead-lettered with the reason, not hidden
         self.on_commit()
         return Outcome.HANDLED
+
+    async def _already_processed(self, ce: CloudEvent) -> bool:
+        async with self.db.sessions() as session:
+            return await session.scalar(select(ProcessedEvent.event_id).where(
+                ProcessedEvent.source == ce.source, ProcessedEvent.event_id == ce.id)) is not None
+
 
     async def _dead_letter(self, msg: IncomingMessage, reason: str) -> Outcome:
         log.warning("event.dead_lettered", topic=msg.topic, partition=msg.partition,

@@ -2,11 +2,14 @@
 
 from services.eventing.runtime import build_service
 
-from .api import router
+from .api import refusal_response, router
 from .handlers import HANDLERS
+from .refusals import Refused
 from .tables import IntakeBase
 
 
 def create_app():
-    return build_service("intake", routers=[router], handlers=HANDLERS,
-                         metadatas=(IntakeBase.metadata,), title="Continuum intake")
+    app = build_service("intake", routers=[router], handlers=HANDLERS,
+                        metadatas=(IntakeBase.metadata,), title="Continuum intake")
+    app.add_exception_handler(Refused, refusal_response)
+    return app

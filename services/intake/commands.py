@@ -1,4 +1,5 @@
-"""The requests people make of intake, as validated models (the API's request bodies)."""
+"""The requests people make of intake, as validated models (the API's request bodies).
+Unknown fields are refused; every model carries an example for the OpenAPI document."""
 
 from datetime import date, time
 
@@ -10,14 +11,45 @@ from services.contracts.codes import (
     AttendanceMode,
     Commitment,
     Finding,
+    LevelOfCare,
     ReferralSource,
     Strength,
     Weekday,
 )
 
+from .domain.asam import (
+    MedicalStability,
+    PsychiatricStability,
+    ReadinessToChange,
+    RecoveryEnvironment,
+    WithdrawalRisk,
+)
+from .domain.instruments import CssrsAnswers, ItemError, Sex, check_cssrs
+from .domain.sections import StaffRole
+
+
+def _strict(example: dict | None = None) -> ConfigDict:
+    extra = {"examples": [example]} if example else None
+    return ConfigDict(extra="forbid", frozen=True, json_schema_extra=extra)
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _strict()
+
+
+SIGNER_EXAMPLE = {"staff_id": "staff-clin-7", "role": "clinician"}
+
+
+class Signer(Strict):
+    """Who acts. There is no authentication yet (a later issue): the caller states the
+    staff id and role in the body, and intake checks the role against the section."""
+
+    model_config = _strict(SIGNER_EXAMPLE)
+    staff_id: Id
+    role: StaffRole
+
+
+# --- referrals ---------------------------------------------------------------------------
 
 
 class Identity(Strict):
@@ -36,10 +68,31 @@ class Identity(Strict):
 
 
 class ReceiveReferral(Strict):
+    model_config = _strict({
+        "tenant_id": "demo-network", "program_id": "adult-mh", "source": "emergency_department",
+        "participant": {"given_name": "Ada", "family_name": "Example", "date_of_birth": "1990-04-12",
+                        "phone": "+44 20 7946 0000"},
+        "reason": "Referred after an ED visit for a panic attack"})
     tenant_id: Id
     program_id: Id
     source: ReferralSource
     participant: Identity
+    reason: str = Field(default="", max_length=5000, description="Free text; stays in intake")
+
+    @field_validator("source")
+    @classmethod
+    def not_step_up(cls, v: ReferralSource) -> ReferralSource:
+        if v is ReferralSource.STEP_UP_FROM_AFTERCARE:
+            raise ValueError("step-up re-referrals come from aftercare's RelapseRiskDetected, not the API")
+        return v
+
+
+# --- assessments -------------------------------------------------------------------------
+
+
+class OpenAssessment(Strict):
+    model_config = _strict({"kind": "initial"})
+    kind: AssessmentKind = AssessmentKind.INITIAL
 
 
 class Window(Strict):
@@ -58,26 +111,155 @@ class Goal(Strict):
     text: str = Field(min_length=1, max_length=2000, description="In the participant's own words")
 
 
-class CompleteAssessment(Strict):
-    kind: AssessmentKind = AssessmentKind.INITIAL
-    phq9: list[int] = Field(min_length=9, max_length=9, description="PHQ-9 items 1-9, each 0-3")
-    gad7: list[int] = Field(min_length=7, max_length=7, description="GAD-7 items 1-7, each 0-3")
-    cssrs_positive: bool = False
+class ClinicalInterview(Strict):
+    """Signed by a clinician (or psychiatrist): symptoms, strengths, challenges, goals."""
+
+    model_config = _strict({
+        "signer": SIGNER_EXAMPLE, "symptoms": "Low mood most days for two months",
+        "challenges": "Isolating since a job loss", "findings": ["depressive_symptoms", "stress"],
+        "strengths": ["creative", "social_support"], "goals": [{"text": "Get back to a steady routine"}],
+        "readiness_to_change": "preparation"})
+    signer: Signer
+    symptoms: str = Field(default="", max_length=20000)
+    challenges: str = Field(default="", max_length=20000)
     findings: list[Finding] = Field(default_factory=list)
     strengths: list[Strength] = Field(default_factory=list)
     goals: list[Goal] = Field(default_factory=list, max_length=20)
+    readiness_to_change: ReadinessToChange
+
+
+class PsychiatricMedical(Strict):
+    """Signed by a psychiatrist, physician or nurse practitioner."""
+
+    model_config = _strict({
+        "signer": {"staff_id": "staff-psy-2", "role": "psychiatrist"},
+        "medical_history": "Asthma, well controlled", "medications": "Salbutamol as needed",
+        "medical_stability": "stable_chronic", "psychiatric_stability": "moderate"})
+    signer: Signer
+    medical_history: str = Field(default="", max_length=20000)
+    medications: str = Field(default="", max_length=5000)
+    medical_stability: MedicalStability
+    psychiatric_stability: PsychiatricStability
+
+
+class SubstanceUse(Strict):
+    """Signed by an addiction counsellor, clinician or psychiatrist."""
+
+    model_config = _strict({
+        "signer": {"staff_id": "staff-add-4", "role": "addiction_counsellor"},
+        "history": "Drinks most evenings since the job loss", "withdrawal_risk": "mild"})
+    signer: Signer
+    history: str = Field(default="", max_length=20000)
+    withdrawal_risk: WithdrawalRisk
+
+
+class Psychosocial(Strict):
+    """Signed by a case manager: availability, commitments, preferences, environment."""
+
+    model_config = _strict({
+        "signer": {"staff_id": "staff-cm-1", "role": "case_manager"},
+        "availability": [{"day": "mon", "start": "17:30", "end": "21:30"},
+                         {"day": "sat", "start": "09:00", "end": "13:00"}],
+        "commitments": ["work", "family"], "attendance_mode": "in_person",
+        "recovery_environment": "mostly_supportive", "living_situation": "Lives with a sister"})
+    signer: Signer
     availability: list[Window] = Field(min_length=1, max_length=21)
     commitments: list[Commitment] = Field(default_factory=list)
     attendance_mode: AttendanceMode = AttendanceMode.EITHER
-    adolescent: bool = False
-    medical_history: str = Field(default="", max_length=20000)
-    symptoms: str = Field(default="", max_length=20000)
-    challenges: str = Field(default="", max_length=20000)
+    recovery_environment: RecoveryEnvironment
+    living_situation: str = Field(default="", max_length=20000)
 
-    @field_validator("phq9", "gad7")
+
+class SignSection(Strict):
+    model_config = _strict({"signer": SIGNER_EXAMPLE})
+    signer: Signer
+
+
+# --- instruments -------------------------------------------------------------------------
+
+
+def _items_in_range(v: list[int], instrument: str, low: int, high: int) -> list[int]:
+    for i, item in enumerate(v, start=1):
+        if not low <= item <= high:
+            raise ValueError(f"{instrument} item {i} must be {low}-{high}, got {item}")
+    return v
+
+
+class Phq9(Strict):
+    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [2, 2, 1, 2, 1, 1, 2, 1, 0]})
+    administered_by: Signer
+    items: list[int] = Field(min_length=9, max_length=9, description="Items 1-9, each 0-3")
+
+    @field_validator("items")
     @classmethod
-    def items_in_range(cls, v: list[int]) -> list[int]:
-        for i, item in enumerate(v, start=1):
-            if not 0 <= item <= 3:
-                raise ValueError(f"item {i} must be 0-3, got {item}")
-        return v
+    def in_range(cls, v: list[int]) -> list[int]:
+        return _items_in_range(v, "phq9", 0, 3)
+
+
+class Gad7(Strict):
+    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [2, 1, 2, 1, 1, 0, 1]})
+    administered_by: Signer
+    items: list[int] = Field(min_length=7, max_length=7, description="Items 1-7, each 0-3")
+
+    @field_validator("items")
+    @classmethod
+    def in_range(cls, v: list[int]) -> list[int]:
+        return _items_in_range(v, "gad7", 0, 3)
+
+
+class AuditC(Strict):
+    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [3, 1, 1], "sex": "female"})
+    administered_by: Signer
+    items: list[int] = Field(min_length=3, max_length=3, description="Items 1-3, each 0-4")
+    sex: Sex = Field(description="Selects the positive cut-off: >= 4 for men, >= 3 for women")
+
+    @field_validator("items")
+    @classmethod
+    def in_range(cls, v: list[int]) -> list[int]:
+        return _items_in_range(v, "audit_c", 0, 4)
+
+
+class Dast10(Strict):
+    model_config = _strict({"administered_by": SIGNER_EXAMPLE,
+                            "answers": [True, False, True, False, True, False, False, False, False, False]})
+    administered_by: Signer
+    answers: list[bool] = Field(min_length=10, max_length=10,
+                                description="Items 1-10, yes = true (item 3 is reverse-scored)")
+
+
+class CssrsScreener(Strict):
+    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "q1": True, "q2": False, "q6": False})
+    administered_by: Signer
+    q1: bool = Field(description="Wished you were dead (past month)")
+    q2: bool = Field(description="Thoughts of killing yourself (past month)")
+    q3: bool | None = Field(default=None, description="How (method); asked only if q2 is yes")
+    q4: bool | None = Field(default=None, description="Intention of acting; asked only if q2 is yes")
+    q5: bool | None = Field(default=None, description="Plan and intent; asked only if q2 is yes")
+    q6: bool = Field(description="Ever done, started or prepared to do anything to end your life")
+    q6_past_3_months: bool | None = Field(default=None, description="If q6: within the past 3 months")
+
+    def answers(self) -> CssrsAnswers:
+        return CssrsAnswers(self.q1, self.q2, self.q3, self.q4, self.q5, self.q6, self.q6_past_3_months)
+
+    @model_validator(mode="after")
+    def skip_logic(self) -> "CssrsScreener":
+        try:
+            check_cssrs(self.answers())
+        except ItemError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+# --- completion --------------------------------------------------------------------------
+
+
+class Override(Strict):
+    level_of_care: LevelOfCare
+    reason_code: str = Field(pattern=r"^[a-z0-9_]{3,64}$", description="A code, e.g. 'clinical_judgement'")
+    note: str = Field(default="", max_length=5000, description="Free text; stays in intake")
+
+
+class CompleteAssessment(Strict):
+    model_config = _strict({"signer": SIGNER_EXAMPLE})
+    signer: Signer = Field(description="The clinician or psychiatrist who completes the assessment")
+    override: Override | None = Field(default=None, description="Override the rules' level of care, with why")

@@ -1,8 +1,9 @@
-"""Intake's own store. The participant's identifying details live here and only here."""
+"""Intake's own store. The participant's identifying details, the narrative and the goals
+in the participant's words live here and only here."""
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.eventing.database import UtcDateTime, utcnow
@@ -36,9 +37,13 @@ class Referral(IntakeBase):
     prior_episode_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(40), default="awaiting_assessment")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True, doc="free text: stays here")
 
 
 class Assessment(IntakeBase):
+    """One assessment (initial or re-assessment): open while its sections are recorded and
+    signed and its instruments scored; completed once, with the level-of-care decision."""
+
     __tablename__ = "assessments"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -46,13 +51,80 @@ class Assessment(IntakeBase):
     referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id"))
     episode_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(20))
-    items: Mapped[dict] = mapped_column(JSON)
-    scores: Mapped[list] = mapped_column(JSON)
-    findings: Mapped[list] = mapped_column(JSON)
-    narrative: Mapped[dict] = mapped_column(JSON, doc="medical history, symptoms, challenges: stays here")
-    goals: Mapped[list] = mapped_column(JSON, doc="the participant's goals in their own words: stays here")
-    recommended_level: Mapped[str] = mapped_column(String(8))
-    admitted: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    scores: Mapped[list] = mapped_column(JSON, default=list)
+    findings: Mapped[list] = mapped_column(JSON, default=list)
+    dimensions: Mapped[dict] = mapped_column(JSON, default=dict)
+    rationale: Mapped[list] = mapped_column(JSON, default=list)
+    recommended_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    rule_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    override_reason_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    override_note: Mapped[str | None] = mapped_column(Text, nullable=True, doc="free text: stays here")
+    overridden_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    admitted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     safety_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
-    completed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    completed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class AssessmentSection(IntakeBase):
+    """One discipline's section: its content (narrative included: it stays here), who
+    recorded it and who signed it."""
+
+    __tablename__ = "assessment_sections"
+    __table_args__ = (UniqueConstraint("assessment_id", "section"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
+    section: Mapped[str] = mapped_column(String(40))
+    content: Mapped[dict] = mapped_column(JSON)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    signed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signed_role: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class InstrumentResponse(IntakeBase):
+    """One instrument's answers and score in an assessment (re-scoring replaces them)."""
+
+    __tablename__ = "instrument_responses"
+    __table_args__ = (UniqueConstraint("assessment_id", "instrument"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
+    instrument: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(40))
+    administered_by: Mapped[str] = mapped_column(String(64))
+    scored_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class SafetyFlag(IntakeBase):
+    """A safety finding raised during an assessment (SafetyRiskFlagged)."""
+
+    __tablename__ = "safety_flags"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
+    instrument: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(20))
+    triggers: Mapped[list] = mapped_column(JSON)
+    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    respond_by: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IdempotentRequest(IntakeBase):
+    """A request made with an ``Idempotency-Key``: its fingerprint and the answer given,
+    stored in the transaction of its effects, so a retry gets the same answer and
+    creates nothing twice."""
+
+    __tablename__ = "idempotent_requests"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,11 +1,59 @@
-"""Planning's HTTP routes: read plans and progress."""
+"""Planning's HTTP routes: read a plan with its history, progress and reviews; revise, sign,
+mark goals met, request a review, resolve a safety flag. No authentication yet (issue 8):
+who acts ({staff_id} or the participant's id with a role) is taken from the request body."""
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from .tables import PlanVersion, Progress
+from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
+from .handlers import (
+    PlanConflict,
+    PlanRejected,
+    ReviewHeld,
+    UnknownGoal,
+    UnknownPlan,
+    UnknownSafetyFlag,
+    mark_goal_met,
+    request_review,
+    resolve_safety_flag,
+    revise_plan,
+    sign_plan,
+    signature_status,
+)
+from .tables import (
+    CarePlanState,
+    ParkedInput,
+    PlanSignatureRecord,
+    PlanVersion,
+    ProgressReviewRecord,
+    SafetyFlag,
+)
 
 router = APIRouter(tags=["planning"])
+
+
+async def _command(request: Request, fn, *args):
+    """Run one command in a unit of work and map its refusals to HTTP statuses."""
+    try:
+        async with request.app.state.runtime.unit_of_work() as uow:
+            return await fn(uow.session, uow.outbox, *args)
+    except (UnknownPlan, UnknownGoal, UnknownSafetyFlag) as exc:
+        raise HTTPException(404, str(exc).strip("'\"")) from None
+    except PlanConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except PlanRejected as exc:
+        raise HTTPException(422, {"reasons": exc.reasons}) from None
+    except IntegrityError:  # a concurrent edit wrote the same next version first
+        raise HTTPException(409, "the plan was changed concurrently: reload and edit the current version") from None
+
+
+def _review(held: ReviewHeld | None) -> dict | None:
+    if held is None:
+        return None
+    o = held.outcome
+    return {"review_id": held.review_id, "decision": o.decision, "criteria_met": list(o.criteria_met),
+            "reason_codes": list(o.reason_codes), "recommended_level_of_care": o.recommended_level}
 
 
 @router.get("/participants/{participant_id}/plan")
@@ -13,16 +61,74 @@ async def get_plan(participant_id: str, request: Request) -> dict:
     async with request.app.state.runtime.db.sessions() as s:
         versions = (await s.scalars(select(PlanVersion).where(PlanVersion.participant_id == participant_id)
                                     .order_by(PlanVersion.created_at, PlanVersion.version))).all()
-        progress = await s.get(Progress, participant_id)
-    if not versions:
-        raise HTTPException(404, f"no plan for participant: {participant_id}")
-    current = versions[-1]
+        if not versions:
+            raise HTTPException(404, f"no plan for participant: {participant_id}")
+        current = versions[-1]
+        state = await s.get(CarePlanState, current.plan_id)
+        signatures = (await s.scalars(select(PlanSignatureRecord).where(
+            PlanSignatureRecord.plan_id == current.plan_id, PlanSignatureRecord.version == current.version))).all()
+        signed = await signature_status(s, current.plan_id, current.version)
+        reviews = (await s.scalars(select(ProgressReviewRecord).where(
+            ProgressReviewRecord.plan_id == current.plan_id).order_by(ProgressReviewRecord.reviewed_at))).all()
+        flags = (await s.scalars(select(SafetyFlag).where(SafetyFlag.participant_id == participant_id))).all()
+        parked = (await s.scalars(select(ParkedInput).where(ParkedInput.participant_id == participant_id)
+                                  .order_by(ParkedInput.id))).all()
     return {
-        "plan": current.body,
+        "plan": current.body | signed,
+        "status": state.status if state else None,
+        "signatures": [{"role": x.role, "signer_id": x.signer_id, "signed_at": x.signed_at.isoformat()}
+                       for x in signatures],
         "history": [{"plan_id": v.plan_id, "version": v.version, "reason_code": v.reason_code,
                      "created_at": v.created_at.isoformat()} for v in versions],
-        "progress": None if progress is None else {
-            "sessions_attended": progress.sessions_attended, "sessions_missed": progress.sessions_missed,
-            "hours_attended": round(progress.minutes_attended / 60, 2),
-            "ready_for_step_down": progress.step_down_declared},
+        "progress": None if state is None else {
+            "sessions_attended": state.sessions_attended, "sessions_missed": state.sessions_missed,
+            "hours_attended": round(state.minutes_attended / 60, 2),
+            "phq9_baseline": state.phq9_baseline, "phq9_latest": state.phq9_latest,
+            "goals_met": list(state.goals_met), "last_decision": state.last_decision,
+            "ready_for_step_down": state.status == "stepped_down"},
+        "reviews": [{"review_id": r.review_id, "trigger": r.trigger, "decision": r.decision,
+                     "criteria_met": r.criteria_met, "reason_codes": r.reason_codes,
+                     "reviewed_at": r.reviewed_at.isoformat()} for r in reviews],
+        "safety_flags": [{"flag_id": f.flag_id, "severity": f.severity, "open": f.resolved_at is None}
+                         for f in flags],
+        "parked_inputs": [{"event_type": p.event_type, "event_id": p.event_id, "reason": p.reason,
+                           "parked_at": p.parked_at.isoformat()} for p in parked],
     }
+
+
+@router.post("/plans/{plan_id}/revisions", status_code=201)
+async def post_revision(plan_id: str, body: RevisePlan, request: Request) -> dict:
+    """A new version of the plan (PlanRevised). 409 when `base_version` is superseded;
+    422 with the reasons when the plan would leave the level's bounds or stop being holistic."""
+    revised = await _command(request, revise_plan, plan_id, body)
+    return {"plan_id": plan_id, "version": revised.plan_version, "reason_code": revised.reason_code,
+            "weekly_hours_target": revised.weekly_hours_target}
+
+
+@router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201)
+async def post_signature(plan_id: str, version: int, body: SignPlan, request: Request) -> dict:
+    """The clinician's or the participant's signature on the current version (PlanSigned)."""
+    status = await _command(request, sign_plan, plan_id, version, body)
+    return {"plan_id": plan_id, "version": version, **status}
+
+
+@router.post("/plans/{plan_id}/goals/{goal_id}/met")
+async def post_goal_met(plan_id: str, goal_id: str, body: MarkGoalMet, request: Request) -> dict:
+    """Marks a goal met and reviews progress (ProgressReviewed)."""
+    return {"goal_id": goal_id, "met": True,
+            "review": _review(await _command(request, mark_goal_met, plan_id, goal_id, body))}
+
+
+@router.post("/plans/{plan_id}/reviews", status_code=201)
+async def post_review(plan_id: str, body: RequestReview, request: Request) -> dict:
+    """A clinician's request for a progress review now (ProgressReviewed, and StepUpRecommended or
+    ReadyForStepDown when that is the decision)."""
+    return _review(await _command(request, request_review, plan_id, body))
+
+
+@router.post("/participants/{participant_id}/safety-flags/{flag_id}/resolution")
+async def post_flag_resolution(participant_id: str, flag_id: str, body: ResolveSafetyFlag,
+                               request: Request) -> dict:
+    """A clinician closes a safety flag raised by intake; the plan is reviewed again."""
+    held = await _command(request, resolve_safety_flag, participant_id, flag_id, body)
+    return {"flag_id": flag_id, "open": False, "review": _review(held)}

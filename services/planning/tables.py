@@ -1,8 +1,9 @@
-"""Planning's own store: plan versions and each participant's progress."""
+"""Planning's own store: plan versions and signatures, each plan's review state (scores,
+attendance, goals met), safety flags, reviews held, and inputs parked with their reason."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.eventing.database import UtcDateTime, utcnow
@@ -28,13 +29,99 @@ class PlanVersion(PlanningBase):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class Progress(PlanningBase):
-    __tablename__ = "progress"
+class PlanRevisionNote(PlanningBase):
+    """Who revised a version and their note. The note stays here: events carry the reason code only."""
 
-    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    plan_id: Mapped[str] = mapped_column(String(64))
-    episode_id: Mapped[str] = mapped_column(String(64))
+    __tablename__ = "plan_revision_notes"
+
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PlanSignatureRecord(PlanningBase):
+    __tablename__ = "plan_signatures"
+
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    signer_id: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CarePlanState(PlanningBase):
+    """What progress reviews read: one row per plan (one plan per episode)."""
+
+    __tablename__ = "care_plan_state"
+
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    episode_id: Mapped[str] = mapped_column(String(64), index=True, unique=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    program_id: Mapped[str] = mapped_column(String(64))
+    started_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(32), default="active",
+                                        doc="active | step_up_recommended | stepped_down")
+    phq9_baseline: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phq9_latest: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_assessed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sessions_attended: Mapped[int] = mapped_column(Integer, default=0)
     sessions_missed: Mapped[int] = mapped_column(Integer, default=0)
     minutes_attended: Mapped[float] = mapped_column(Float, default=0)
-    step_down_declared: Mapped[bool] = mapped_column(Boolean, default=False)
+    goals_met: Mapped[list] = mapped_column(JSON, default=list)
+    last_decision: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AttendanceRecord(PlanningBase):
+    """Each session counted once, whatever the number of events about it."""
+
+    __tablename__ = "attendance"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    plan_id: Mapped[str] = mapped_column(String(64), index=True)
+    attended: Mapped[bool] = mapped_column(Boolean)
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SafetyFlag(PlanningBase):
+    """Safety flags raised by intake; open until a clinician resolves them through the API."""
+
+    __tablename__ = "safety_flags"
+
+    flag_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[str] = mapped_column(String(32))
+    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ProgressReviewRecord(PlanningBase):
+    __tablename__ = "progress_reviews"
+
+    review_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(64), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(32))
+    criteria_met: Mapped[list] = mapped_column(JSON, default=list)
+    reason_codes: Mapped[list] = mapped_column(JSON, default=list)
+    requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ParkedInput(PlanningBase):
+    """An input planning could not apply (out of order, for a plan not in force, after
+    step-down): kept with its reason for a person to look at, never dropped."""
+
+    __tablename__ = "parked_inputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    event_type: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(255))
+    parked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

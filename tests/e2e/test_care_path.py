@@ -11,7 +11,7 @@ import pytest
 from kafka import KafkaProducer
 
 from deploy import api_client as api
-from deploy.demo_cohort import assessment, referral
+from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from services.contracts.base import SERVICES
 from services.contracts.topics import dead_letter_topic, events_topic
 
@@ -52,11 +52,13 @@ def admit(stack, http: httpx.Client, index: int) -> str:
     return pid
 
 
-def attend_until_step_down(stack, http: httpx.Client, pid: str) -> dict:
+def attend_until_step_down(stack, http: httpx.Client, pid: str, index: int) -> dict:
     booked = poll(lambda: api.sessions(http, stack.urls(), pid), 60, "sessions scheduled")
     assert booked["hours_scheduled"] >= 9, "IOP minimum hours placed"
     for s in booked["sessions"][:3]:
         assert api.attend(http, stack.urls(), s["session_id"])["status"] == "attended"
+    # step-down is measurement-based: a re-assessment showing response and remission
+    api.assess(http, stack.urls(), pid, reassessment(index, phq9=IMPROVED_PHQ9))
     return poll(lambda: (a := api.aftercare(http, stack.urls(), pid)) and len(a["follow_ups"]) == 4 and a,
                 60, "four follow-ups scheduled")
 
@@ -66,7 +68,7 @@ def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers
     reader = readers(*[events_topic(s, prefix) for s in SERVICES])
     with httpx.Client(timeout=15) as http:
         pid = admit(stack, http, 1)
-        aftercare = attend_until_step_down(stack, http, pid)
+        aftercare = attend_until_step_down(stack, http, pid, 1)
 
         reader.wait_for(lambda rs: len(reader.events(pid, "follow_up_scheduled.v1")) == 4, 30,
                         "FollowUpScheduled x4 on the topic")
@@ -79,7 +81,7 @@ def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers
         assert types.count("continuum.scheduling.session_attended.v1") == 3
         assert types.count("continuum.planning.plan_created.v1") == 1
 
-        by_type = {r.headers["ce_type"].decode(): r.event for r in mine}
+        by_type = {r.headers["ce_type"].decode(): r.event for r in reversed(mine)}  # the first of each type
         assessed = by_type["continuum.intake.assessment_completed.v1"]
         plan = by_type["continuum.planning.plan_created.v1"]
         assert plan["causationid"] == assessed["id"] and plan["correlationid"] == assessed["correlationid"]
@@ -129,7 +131,7 @@ def test_redelivered_events_cause_no_second_effect(stack, readers):
     reader = readers(*[events_topic(s, prefix) for s in SERVICES])
     with httpx.Client(timeout=15) as http:
         pid = admit(stack, http, 4)
-        attend_until_step_down(stack, http, pid)
+        attend_until_step_down(stack, http, pid, 4)
         reader.wait_for(lambda rs: len(reader.events(pid, "follow_up_scheduled.v1")) == 4, 30, "follow-ups")
         health = {s: get_json(http, f"{stack.url(s)}/health") for s in ("planning", "aftercare")}
         producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
@@ -190,12 +192,13 @@ def test_bad_http_input_names_the_field(stack):
         assert r.status_code == 422
         assert ["body", "participant", "date_of_birth"] in [e["loc"] for e in r.json()["detail"]]
         pid = http.post(f"{intake}/referrals", json=body).json()["participant_id"]
-        bad = assessment(3)
-        bad["phq9"] = bad["phq9"][:8] + [7]
-        r = http.post(f"{intake}/participants/{pid}/assessments", json=bad)
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "phq9"]
+        aid = http.post(f"{intake}/participants/{pid}/assessments", json={"kind": "initial"}).json()["assessment_id"]
+        bad = assessment(3)["instruments"]["phq9"]
+        bad["items"] = bad["items"][:8] + [7]
+        r = http.post(f"{intake}/assessments/{aid}/instruments/phq9", json=bad)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "items"]
         assert "item 9" in r.json()["detail"][0]["msg"]
-        r = http.post(f"{intake}/participants/p-nobody/assessments", json=assessment(3))
+        r = http.post(f"{intake}/participants/p-nobody/assessments", json={"kind": "initial"})
         assert r.status_code == 404 and "p-nobody" in r.json()["detail"]
         r = http.post(f"{stack.url('scheduling')}/sessions/ses-nothing/attendance", json={"status": "attended"})
         assert r.status_code == 404

@@ -165,3 +165,20 @@ def test_unreachable_kafka_is_a_clear_error_within_seconds(tmp_path):
     assert proc.returncode == 2
     assert f"Kafka is unreachable at {address}" in proc.stderr
     assert time.monotonic() - started < 30
+
+
+async def test_a_constraint_the_handler_breaks_is_dead_lettered_not_taken_for_a_duplicate(planning_db):
+    from services.planning.tables import PlanVersion as Row
+
+    async def clashing(ctx, event):
+        ctx.session.add(Row(plan_id="plan-same", version=1, participant_id=event.participant_id,
+                            episode_id="ep", tenant_id="t", program_id="adult-mh", body={}))
+
+    consumer = EventConsumer("planning", planning_db, {AssessmentCompleted: clashing})
+    first = to_record(wrap(assessment_event("p-one"), EventContext.new("t", "adult-mh"))).value
+    second = to_record(wrap(assessment_event("p-two"), EventContext.new("t", "adult-mh"))).value
+    assert await consumer.handle(incoming(first)) is Outcome.HANDLED
+    assert await consumer.handle(incoming(second, offset=1)) is Outcome.DEAD_LETTERED
+    async with planning_db.sessions() as s:
+        row = await s.scalar(select(OutboxMessage).where(OutboxMessage.event_type == "dead_letter"))
+    assert "IntegrityError" in dict(row.headers())["dlq_reason"].decode()

@@ -1,7 +1,8 @@
-"""Standard instruments scored by their published rules. Pure functions."""
+"""Standard instruments scored by their published rules, every item validated. Pure functions."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from services.contracts.codes import Instrument
 
@@ -15,6 +16,20 @@ class ItemError(ValueError):
         self.item = item
 
 
+class Sex(StrEnum):
+    """Sex as the AUDIT-C cut-offs use it."""
+
+    FEMALE = "female"
+    MALE = "male"
+
+
+class CssrsRisk(StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+
+
 @dataclass(frozen=True)
 class InstrumentResult:
     instrument: Instrument
@@ -24,6 +39,9 @@ class InstrumentResult:
 
 PHQ9_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (19, "moderately_severe"), (27, "severe"))
 GAD7_BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (21, "severe"))
+DAST10_BANDS = ((0, "none"), (2, "low"), (5, "moderate"), (8, "substantial"), (10, "severe"))
+AUDIT_C_POSITIVE_AT = {Sex.MALE: 4, Sex.FEMALE: 3}
+DAST10_REVERSE_SCORED = frozenset({3})  # "Are you always able to stop using drugs when you want to?"
 
 
 def _check_items(instrument: Instrument, items: Sequence[int], count: int, low: int, high: int) -> None:
@@ -56,3 +74,80 @@ def score_gad7(items: Sequence[int]) -> InstrumentResult:
     _check_items(Instrument.GAD7, items, 7, 0, 3)
     total = sum(items)
     return InstrumentResult(Instrument.GAD7, total, _band(total, GAD7_BANDS))
+
+
+def score_audit_c(items: Sequence[int], sex: Sex) -> InstrumentResult:
+    """AUDIT-C: three items 0-4, total 0-12; positive at >= 4 for men, >= 3 for women
+    (Bush et al. 1998; Bradley et al. 2007)."""
+    _check_items(Instrument.AUDIT_C, items, 3, 0, 4)
+    if not isinstance(sex, Sex):
+        raise ItemError(Instrument.AUDIT_C, "sex", f"must be one of {[s.value for s in Sex]}, got {sex!r}")
+    total = sum(items)
+    return InstrumentResult(Instrument.AUDIT_C, total,
+                            "positive" if total >= AUDIT_C_POSITIVE_AT[sex] else "negative")
+
+
+def score_dast10(answers: Sequence[bool]) -> InstrumentResult:
+    """DAST-10: ten yes/no items, one point per 'yes' except item 3, where 'no' scores
+    (Skinner 1982); bands 0 none, 1-2 low, 3-5 moderate, 6-8 substantial, 9-10 severe."""
+    if len(answers) != 10:
+        raise ItemError(Instrument.DAST10, "items", f"expected 10 items, got {len(answers)}")
+    for i, answer in enumerate(answers, start=1):
+        if not isinstance(answer, bool):
+            raise ItemError(Instrument.DAST10, f"item {i}", f"must be yes/no (true/false), got {answer!r}")
+    total = sum((not a) if i in DAST10_REVERSE_SCORED else a for i, a in enumerate(answers, start=1))
+    return InstrumentResult(Instrument.DAST10, total, _band(total, DAST10_BANDS))
+
+
+@dataclass(frozen=True)
+class CssrsAnswers:
+    """The C-SSRS screener (recent): Q1 wish to be dead, Q2 non-specific active suicidal
+    thoughts, Q3 thoughts with a method, Q4 intent, Q5 plan and intent (past month);
+    Q6 suicidal behaviour ever, and if so whether within the past 3 months.
+    Q3-Q5 are asked only when Q2 is yes (the screener's skip logic)."""
+
+    q1: bool
+    q2: bool
+    q3: bool | None
+    q4: bool | None
+    q5: bool | None
+    q6: bool
+    q6_past_3_months: bool | None
+
+
+def check_cssrs(a: CssrsAnswers) -> None:
+    for name in ("q1", "q2", "q6"):
+        if not isinstance(getattr(a, name), bool):
+            raise ItemError(Instrument.CSSRS_SCREENER, name, "must be answered yes/no")
+    for name in ("q3", "q4", "q5"):
+        value = getattr(a, name)
+        if a.q2 and not isinstance(value, bool):
+            raise ItemError(Instrument.CSSRS_SCREENER, name, "must be answered when q2 is yes")
+        if not a.q2 and value is not None:
+            raise ItemError(Instrument.CSSRS_SCREENER, name, "is skipped when q2 is no; leave it out")
+    if a.q6 and not isinstance(a.q6_past_3_months, bool):
+        raise ItemError(Instrument.CSSRS_SCREENER, "q6_past_3_months", "must be answered when q6 is yes")
+    if not a.q6 and a.q6_past_3_months is not None:
+        raise ItemError(Instrument.CSSRS_SCREENER, "q6_past_3_months", "is asked only when q6 is yes")
+
+
+def cssrs_risk(a: CssrsAnswers) -> CssrsRisk:
+    """Risk from the screener's triage (Columbia Lighthouse Project, screener with triage
+    points): Q4, Q5 or behaviour in the past 3 months -> high; Q3 or behaviour longer
+    ago -> moderate; Q1 or Q2 only -> low; all no -> none."""
+    check_cssrs(a)
+    if a.q4 or a.q5 or (a.q6 and a.q6_past_3_months):
+        return CssrsRisk.HIGH
+    if a.q3 or a.q6:
+        return CssrsRisk.MODERATE
+    if a.q1 or a.q2:
+        return CssrsRisk.LOW
+    return CssrsRisk.NONE
+
+
+def score_cssrs(a: CssrsAnswers) -> InstrumentResult:
+    """Total = the number of 'yes' answers among Q1-Q6 (0-6, no clinical meaning on its
+    own); the band is the triage risk level."""
+    risk = cssrs_risk(a)
+    total = sum(bool(getattr(a, q)) for q in ("q1", "q2", "q3", "q4", "q5", "q6"))
+    return InstrumentResult(Instrument.CSSRS_SCREENER, total, risk.value)

@@ -1,0 +1,94 @@
+"""Counting a run's outcome per participant, on the topics and in each service's
+database: completed (reached its end state), lost (admitted but never got there) and
+duplicated (an effect that happened twice: two plans, two placements)."""
+
+import sqlite3
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+from services.contracts.base import SERVICES
+from services.contracts.topics import events_topic
+
+
+@dataclass(frozen=True)
+class FaultResult:
+    scenario: str
+    tried: int
+    completed: int
+    lost: int
+    duplicated: int
+    detail: str = ""
+
+    def line(self) -> str:
+        return (f"{self.scenario}: tried {self.tried} / completed {self.completed} / lost {self.lost} / "
+                f"duplicated {self.duplicated}" + (f"  ({self.detail})" if self.detail else ""))
+
+
+def read_topic_events(bootstrap: str, topics: list[str]) -> list[tuple[str, str, str, str]]:
+    """(topic, participant id, ce_type, ce_id) of every record, from the beginning."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             consumer_timeout_ms=2000)
+    parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    out = []
+    while any(consumer.position(tp) < ends[tp] for tp in parts):
+        for records in consumer.poll(timeout_ms=1000, max_records=5000).values():
+            for m in records:
+                h = dict(m.headers or ())
+                out.append((m.topic, (m.key or b"").decode(), h.get("ce_type", b"").decode(),
+                            h.get("ce_id", b"").decode()))
+    consumer.close()
+    return out
+
+
+def effects_on_topics(bootstrap: str, prefix: str) -> dict[str, Counter]:
+    """Per participant: how many DISTINCT events of each type (a resent event keeps its id,
+    so at-least-once delivery is not counted as a duplicate effect)."""
+    seen: dict[str, set] = defaultdict(set)
+    for _, pid, ce_type, ce_id in read_topic_events(bootstrap, [events_topic(s, prefix) for s in SERVICES]):
+        seen[pid].add((ce_type, ce_id))
+    return {pid: Counter(t for t, _ in ids) for pid, ids in seen.items()}
+
+
+def rows_per_participant(db: Path, table: str, column: str = "participant_id") -> Counter:
+    if not db.exists():
+        return Counter()
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return Counter(dict(con.execute(f"select {column}, count(*) from {table} group by {column}").fetchall()))
+    except sqlite3.OperationalError:
+        return Counter()
+    finally:
+        con.close()
+
+
+PLAN_CREATED = "continuum.planning.plan_created.v1"
+SESSIONS_SCHEDULED = "continuum.scheduling.sessions_scheduled.v1"
+
+
+def tally(scenario: str, bootstrap: str, prefix: str, data_dir: Path, admitted: list[str], tried: int) -> FaultResult:
+    """End state for this path: the plan made once and its first week placed once."""
+    topics = effects_on_topics(bootstrap, prefix)
+    plans_in_db = rows_per_participant(data_dir / "planning.db", "care_plan_state")
+    completed = lost = duplicated = 0
+    dups: Counter = Counter()
+    for pid in admitted:
+        seen = topics.get(pid, Counter())
+        if seen[PLAN_CREATED] > 1 or plans_in_db[pid] > 1:
+            dups["plan"] += 1
+        if seen[SESSIONS_SCHEDULED] > 1:
+            dups["placement"] += 1
+        if seen[PLAN_CREATED] >= 1 and seen[SESSIONS_SCHEDULED] >= 1:
+            completed += 1
+        else:
+            lost += 1
+    duplicated = sum(1 for pid in admitted
+                     if topics.get(pid, Counter())[PLAN_CREATED] > 1 or plans_in_db[pid] > 1
+                     or topics.get(pid, Counter())[SESSIONS_SCHEDULED] > 1)
+    return FaultResult(scenario, tried, completed, lost, duplicated,
+                       ", ".join(f"{k} twice: {v}" for k, v in dups.items()))
