@@ -31,6 +31,14 @@ class UnmetRequirement(BaseModel):
     week_start: date | None = None
 
 
+class WeekHours(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    week_start: date
+    hours_scheduled: float = Field(ge=0)
+    hours_required: float = Field(ge=0)
+
+
 @event("scheduling", "sessions_scheduled")
 class SessionsScheduled(Event):
     plan_id: Id
@@ -42,6 +50,9 @@ class SessionsScheduled(Event):
     unmet: tuple[UnmetRequirement, ...] = ()
     reason_code: str | None = Field(
         default=None, description="Why placement ran: plan_created, plan_revised, clinician_absent, ...")
+    weeks: tuple[WeekHours, ...] = Field(
+        default=(), description="Every plan week this placement covered, from week_start; "
+        "weekly_hours_scheduled is the first's")
 
 
 @event("scheduling", "session_rescheduled")

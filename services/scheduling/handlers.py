@@ -28,6 +28,7 @@ from services.contracts.events_scheduling import (
     SessionsScheduled,
     UnmetRequirement,
 )
+from services.contracts.events_scheduling import WeekHours as WeekHoursSummary
 from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
@@ -249,17 +250,19 @@ async def schedule_participant(session: AsyncSession, outbox: Outbox, out: Event
         unmet_by_week[u.week_start].append(UnmetRequirement(intervention_id=u.intervention_id,
                                                             sessions_missing=u.sessions_missing,
                                                             reason_code=u.reason_code, week_start=u.week_start))
-    short = False
+    hours = {w: await weekly_hours(session, state, w) for w in weeks}
+    short = any(h.scheduled < state.weekly_hours_minimum for h in hours.values())
+    if announce_weeks or changes.added or result.unmet:
+        # one announcement per placement, covering every week it placed
+        outbox.add(SessionsScheduled(
+            participant_id=state.participant_id, plan_id=state.plan_id, plan_version=state.plan_version,
+            week_start=weeks[0], sessions=tuple(_scheduled_session(s) for w in weeks for s in added[w]),
+            weekly_hours_scheduled=hours[weeks[0]].scheduled, weekly_hours_required=state.weekly_hours_minimum,
+            unmet=tuple(u for w in weeks for u in unmet_by_week[w]), reason_code=reason_code,
+            weeks=tuple(WeekHoursSummary(week_start=w, hours_scheduled=hours[w].scheduled,
+                                         hours_required=state.weekly_hours_minimum) for w in weeks)), out)
     for w in weeks:
-        hours = await weekly_hours(session, state, w)
-        short |= hours.scheduled < state.weekly_hours_minimum
-        if announce_weeks or added[w] or unmet_by_week[w]:
-            outbox.add(SessionsScheduled(
-                participant_id=state.participant_id, plan_id=state.plan_id, plan_version=state.plan_version,
-                week_start=w, sessions=tuple(_scheduled_session(s) for s in added[w]),
-                weekly_hours_scheduled=hours.scheduled, weekly_hours_required=state.weekly_hours_minimum,
-                unmet=tuple(unmet_by_week[w]), reason_code=reason_code), out)
-        await _watch_hours(session, outbox, out, state, w, hours)
+        await _watch_hours(session, outbox, out, state, w, hours[w])
     if result.unmet and short:
         outbox.add(SchedulingFailed(participant_id=state.participant_id, plan_id=state.plan_id,
                                     plan_version=state.plan_version,

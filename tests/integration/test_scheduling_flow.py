@@ -169,17 +169,17 @@ def in_windows(s: Session, windows) -> bool:
                for w in windows)
 
 
-async def test_plan_created_places_two_weeks_and_announces_them(sched):
+async def test_plan_created_places_two_weeks_and_announces_them_once(sched):
     pid = pid_()
     assert await sched.deliver(created(pid)) == [Outcome.HANDLED]
-    weeks = sched.events(pid, "sessions_scheduled.v1", 2)
-    assert [w["week_start"] for w in weeks] == [next_monday().isoformat(),
-                                                (next_monday() + timedelta(days=7)).isoformat()]
-    for w in weeks:
-        assert len(w["sessions"]) == 5 and w["unmet"] == [] and w["weekly_hours_scheduled"] == 9.5
-        assert w["weekly_hours_required"] == 9 and w["reason_code"] == "plan_created"
+    (placed,) = sched.events(pid, "sessions_scheduled.v1")  # one announcement per placement
+    assert placed["week_start"] == next_monday().isoformat()
+    assert placed["weeks"] == [{"week_start": (next_monday() + timedelta(days=7 * k)).isoformat(),
+                                "hours_scheduled": 9.5, "hours_required": 9} for k in range(2)]
+    assert len(placed["sessions"]) == 10 and placed["unmet"] == [] and placed["weekly_hours_scheduled"] == 9.5
+    assert placed["weekly_hours_required"] == 9 and placed["reason_code"] == "plan_created"
     rows = await sched.sessions(pid)
-    assert {s.id for s in rows} == {x["session_id"] for w in weeks for x in w["sessions"]}
+    assert {s.id for s in rows} == {x["session_id"] for x in placed["sessions"]}
     assert no_overlap(rows) and all(in_windows(s, EVENINGS) for s in rows)
     body = (await sched.http.get(f"/participants/{pid}/sessions")).json()
     assert body["hours_scheduled"] == 19 and {s["status"] for s in body["sessions"]} == {"scheduled"}
@@ -364,10 +364,11 @@ async def test_the_calendar_is_editable_through_the_api_and_used_for_placement(s
     assert r.status_code == 200 and r.json()["version"] == 2
     pid = pid_()
     await sched.deliver(created(pid))
-    weeks = sched.events(pid, "sessions_scheduled.v1", 2)
-    assert all(w["unmet"] == [{"intervention_id": "i-mindful", "sessions_missing": 1,
-                               "reason_code": "no_group_for_modality", "week_start": w["week_start"]}]
-               for w in weeks)
+    (placed,) = sched.events(pid, "sessions_scheduled.v1")
+    assert placed["unmet"] == [{"intervention_id": "i-mindful", "sessions_missing": 1,
+                                "reason_code": "no_group_for_modality", "week_start": w["week_start"]}
+                               for w in placed["weeks"]]
+    assert sched.events(pid, "scheduling_failed.v1")[0]["reasons"] == placed["unmet"]
     assert not [s for s in await sched.sessions(pid) if s.modality == "mindfulness"]
 
 
