@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit docs kafka bench bench-scheduling clean
+.PHONY: install browser run test test-unit docs kafka bench bench-scheduling clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,16 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 	$(BIN)/python -c "from deploy.kafka_runner import assemble; assemble()"
 
+# Debian's Chromium for the dashboard's browser test (driven by Playwright, never `playwright install`)
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
 ## Start Kafka, Prefect, the flow server and the four services; drive a demo cohort (Ctrl-C stops)
 run: install
 	$(BIN)/python -m deploy run
 
 ## Install, check the published contracts, start Kafka + Prefect + services, run every test, stop them
-test: install
+test: install browser
 	$(BIN)/python -m services.contracts.published_docs --check
 	$(BIN)/python -m pytest -ra tests
 

@@ -32,7 +32,7 @@ def faults(participants: int = typer.Option(1000, help="participants per scenari
     from deploy.stack import Stack, StackConfig
     from services.contracts.base import SERVICES
 
-    from .faults import kill_workers, poison, replay_everything, restart_broker
+    from .faults import kill_workers, poison, replay_everything, restart_broker, two_workers_one_killed
 
     data_dir = Path("data/faults").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -41,7 +41,7 @@ def faults(participants: int = typer.Option(1000, help="participants per scenari
     stack.start()
     try:
         timeout = max(300.0, participants * 1.0)
-        for n, run in enumerate((kill_workers, restart_broker, poison)):
+        for n, run in enumerate((kill_workers, restart_broker, poison, two_workers_one_killed)):
             print(run(stack, participants, start_index=n * participants, timeout_s=timeout).line(), flush=True)
         print(replay_everything(stack, timeout_s=timeout).line(), flush=True)
     finally:

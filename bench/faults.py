@@ -19,7 +19,9 @@ from deploy import api_client as api
 from deploy.demo_cohort import assessment, referral
 from deploy.stack import Stack
 from services.contracts.base import SERVICES
-from services.contracts.topics import SUBSCRIPTIONS, dead_letter_topic, events_topic
+from services.contracts.topics import CONSUMERS, SUBSCRIPTIONS, consumed_topics, dead_letter_topic, events_topic
+from services.eventing.consumer_lag import LagProbe, group_id
+from services.eventing.settings import KafkaSettings
 
 from .tally import FaultResult, read_topic_events, rows_per_participant, tally
 
@@ -93,23 +95,14 @@ def restart_broker(stack: Stack, size: int, start_index: int, timeout_s: float =
 
 def _groups(stack: Stack) -> dict[str, list[str]]:
     prefix = stack.config.topic_prefix
-    return {f"{prefix}continuum-{s}": [events_topic(p, prefix) for p in SUBSCRIPTIONS[s]] for s in SERVICES}
+    return {group_id(s, prefix): consumed_topics(s, prefix) for s in CONSUMERS}
 
 
 def consumer_lag(stack: Stack) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=stack.bootstrap)
-    try:
-        lag = 0
-        for group, topics in _groups(stack).items():
-            committed = admin.list_group_offsets({group: None}).get(group, {})
-            parts = [TopicPartition(t, p) for t in topics for p in range(stack_partitions(admin, t))]
-            ends = admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in parts})
-            for tp in parts:
-                done = committed.get(tp)
-                lag += _offset(ends[tp]) - (_offset(done) if done is not None else 0)
-        return lag
-    finally:
-        admin.close()
+    probe = LagProbe(KafkaSettings(bootstrap_servers=stack.bootstrap))
+    lags = probe.lag(_groups(stack))
+    missing = set(_groups(stack)) - set(lags)
+    return sum(sum(t.values()) for t in lags.values()) + (1 if missing else 0)
 
 
 def _offset(v) -> int:
@@ -135,7 +128,7 @@ def replay_everything(stack: Stack, timeout_s: float = 300) -> FaultResult:
     """3. replay every topic from the beginning into the consumers: no new effect anywhere."""
     wait_until_quiet(stack, timeout_s)
     events_before, rows_before = _effects_snapshot(stack)
-    for s in SERVICES:
+    for s in CONSUMERS:
         stack.stop_service(s)
     admin = KafkaAdminClient(bootstrap_servers=stack.bootstrap)
     try:
@@ -147,9 +140,9 @@ def replay_everything(stack: Stack, timeout_s: float = 300) -> FaultResult:
              for p in range(stack_partitions(admin, t))}).values())
     finally:
         admin.close()
-    for s in SERVICES:
+    for s in CONSUMERS:
         stack.start_service(s)
-    for s in SERVICES:
+    for s in CONSUMERS:
         stack.wait_service(s)
     wait_until_quiet(stack, timeout_s)
     events_after, rows_after = _effects_snapshot(stack)
@@ -251,4 +244,37 @@ def _dead_letters(stack: Stack, consumers: set[str]) -> dict[tuple[str, bytes], 
     return out
 
 
-SCENARIOS = {"kill": kill_workers, "broker": restart_broker, "poison": poison}
+def group_members(stack: Stack, service: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    try:
+        group = f"{stack.config.topic_prefix}continuum-{service}"
+        return len(admin.describe_groups([group])[group].get("members", []))
+    finally:
+        admin.close()
+
+
+def two_workers_one_killed(stack: Stack, size: int, start_index: int, service: str = "planning",
+                           timeout_s: float = 300) -> FaultResult:
+    """5. two workers of one service in one consumer group (sharing its database), one of them
+    killed mid-run: its partitions move to the other, nothing is lost."""
+    second = stack.start_service(service, worker=2)
+    stack.wait_service(second)
+    deadline = time.monotonic() + 60
+    while group_members(stack, service) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    members = group_members(stack, service)
+    cohort = Cohort(stack, size, start_index)
+
+    def fault(batch: int) -> None:
+        if batch == 1:
+            os.killpg(stack.procs[second].pid, signal.SIGKILL)
+            stack.procs.pop(second).wait(timeout=10)
+
+    cohort.admit(fault, batches=2)
+    result = wait_for_end_state(f"two {service} workers, one killed", stack, cohort, timeout_s)
+    return FaultResult(result.scenario, result.tried, result.completed, result.lost, result.duplicated,
+                       f"{members} members in the group before the kill" + (
+                           f"; {result.detail}" if result.detail else ""))
+
+
+SCENARIOS = {"kill": kill_workers, "broker": restart_broker, "poison": poison, "two-workers": two_workers_one_killed}

@@ -25,7 +25,7 @@ def _table(cohort: DemoCohort, stack: Stack, elapsed: float) -> Table:
         style = {"aftercare": "green", "referred out": "yellow"}.get(p.stage, "")
         t.add_row(str(p.index), p.participant_id, p.stage, p.level, f"{p.hours:g}", str(p.attended),
                   str(p.follow_ups), ", ".join(p.notes), style=style)
-    t.caption = (f"Prefect UI: http://127.0.0.1:{stack.config.prefect_port}  ·  "
+    t.caption = (f"Dashboard: {stack.dashboard_url}  ·  Prefect UI: http://127.0.0.1:{stack.config.prefect_port}  ·  "
                  f"APIs: " + "  ".join(f"{s} {stack.url(s)}/docs" for s in stack.config.service_ports)
                  + f"  ·  logs: {stack.data_dir / 'logs'}")
     return t
@@ -47,7 +47,7 @@ def _drive(stack: Stack, size: int) -> None:
 
 @cli.command()
 def run(participants: int = typer.Option(20, help="size of the synthetic demo cohort")) -> None:
-    """Start Kafka, Prefect, the flow server and the four services; drive a demo cohort."""
+    """Start Kafka, Prefect, the flow server, the four services and operations; drive a demo cohort."""
     stack = Stack(StackConfig.from_env())
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -55,6 +55,8 @@ def run(participants: int = typer.Option(20, help="size of the synthetic demo co
             stack.start(on_step=lambda s: status.update(f"starting {s}"))
         console.print(f"[green]up[/green]: Kafka {stack.bootstrap}, Prefect http://127.0.0.1:"
                       f"{stack.config.prefect_port}, data in {stack.data_dir}")
+        console.print(f"[bold]Operations dashboard: {stack.dashboard_url}[/bold] "
+                      f"(JSON {stack.url('operations')}/api/figures, metrics on /metrics of every service)")
         _drive(stack, participants)
     except KeyboardInterrupt:
         console.print("stopping…")

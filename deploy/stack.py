@@ -1,6 +1,7 @@
 """The whole system as a user starts it: Kafka (unless KAFKA_BOOTSTRAP_SERVERS names a
-cluster), the topics, the Prefect server, the flow server and the four services, each
-a real process with its log under <data dir>/logs. Used by ``make run`` and the tests."""
+cluster), the topics, the Prefect server, the flow server, the four services and the
+operations read model with its dashboard, each a real process with its log under
+<data dir>/logs. Used by ``make run`` and the tests."""
 
 import os
 import subprocess
@@ -11,13 +12,14 @@ from pathlib import Path
 import httpx
 
 from services.contracts.base import SERVICES
+from services.contracts.topics import CONSUMERS
 from services.eventing.settings import ContinuumSettings, KafkaSettings
 from services.eventing.topic_admin import create_topics
 
 from .api_client import Urls
 from .kafka_runner import KafkaBroker
 from .prefect_runner import ROOT, PrefectServer, start_flow_server
-from .processes import signal_stop, start, stop, wait_until
+from .processes import free_port, signal_stop, start, stop, wait_until
 
 
 @dataclass
@@ -26,7 +28,7 @@ class StackConfig:
     kafka_port: int = 19092
     prefect_port: int = 4200
     service_ports: dict[str, int] = field(default_factory=lambda: {
-        "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104})
+        "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105})
     topic_prefix: str = ""
     prefect_ui: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -37,7 +39,7 @@ class StackConfig:
                   kafka_port=int(os.environ.get("CONTINUUM_KAFKA_PORT", 19092)),
                   prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
                   topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""))
-        for s in SERVICES:
+        for s in CONSUMERS:
             if port := os.environ.get(f"CONTINUUM_{s.upper()}_HTTP_PORT"):
                 cfg.service_ports[s] = int(port)
         return cfg
@@ -59,8 +61,12 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.service_ports[service]}"
 
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.url('operations')}/"
+
     def urls(self) -> "Urls":
-        return Urls(**{s: self.url(s) for s in SERVICES})
+        return Urls(**{s: self.url(s) for s in SERVICES})  # the first worker of each service
 
     def service_env(self) -> dict[str, str]:
         env = {
@@ -96,29 +102,36 @@ class Stack:
             self.prefect.start()
             on_step("flow server (workflows)")
             self.procs["workflows"] = start_flow_server(self.prefect, self.data_dir / "logs" / "workflows.log")
-            for s in SERVICES:
+            for s in CONSUMERS:
                 on_step(f"{s} service")
                 self.start_service(s)
-            for s in SERVICES:
+            for s in CONSUMERS:
                 self.wait_service(s)
         except BaseException:
             self.stop()
             raise
 
-    def start_service(self, service: str) -> None:
-        self.procs[service] = start([sys.executable, "-m", f"services.{service}"],
-                                    self.data_dir / "logs" / f"{service}.log", self.service_env(), cwd=ROOT)
+    def start_service(self, service: str, worker: int = 1) -> str:
+        """Start a service's process; worker 2, 3 … join the same consumer group and share its
+        database, each with an HTTP port of its own. Returns the process's name."""
+        name = service if worker == 1 else f"{service}-{worker}"
+        env = self.service_env()
+        if worker > 1:
+            self.config.service_ports.setdefault(name, free_port())
+            env[f"CONTINUUM_{service.upper()}_HTTP_PORT"] = str(self.config.service_ports[name])
+        self.procs[name] = start([sys.executable, "-m", f"services.{service}"],
+                                 self.data_dir / "logs" / f"{name}.log", env, cwd=ROOT)
+        return name
 
-    def wait_service(self, service: str, timeout_s: float = 90) -> None:
-        wait_until(lambda: httpx.get(f"{self.url(service)}/health", timeout=2).status_code == 200,
-                   timeout_s, f"{service} service", self.procs[service],
-                   self.data_dir / "logs" / f"{service}.log")
+    def wait_service(self, name: str, timeout_s: float = 90) -> None:
+        wait_until(lambda: httpx.get(f"{self.url(name)}/health", timeout=2).status_code == 200,
+                   timeout_s, f"{name} service", self.procs[name], self.data_dir / "logs" / f"{name}.log")
 
     def stop_service(self, service: str) -> None:
         stop(self.procs.pop(service, None))
 
     def stop(self) -> None:
-        names = [n for n in [*SERVICES[::-1], "workflows"] if n in self.procs]
+        names = [n for n in self.procs if n != "workflows"][::-1] + [n for n in self.procs if n == "workflows"]
         for name in names:  # all at once: each drains its outbox and leaves its group
             signal_stop(self.procs[name])
         for name in names:

@@ -1,5 +1,5 @@
 """Session fixtures: one real Kafka broker and (for end-to-end tests) one whole stack —
-Prefect server, flow server, the four services — started once per test session with
+Prefect server, flow server, the four services, operations — started once per test session with
 unique topic names, stopped at the end. KAFKA_BOOTSTRAP_SERVERS uses an existing cluster."""
 
 import uuid
@@ -16,7 +16,7 @@ def stack_config(tmp_path_factory) -> StackConfig:
         data_dir=tmp_path_factory.mktemp("continuum"),
         kafka_port=free_port(),
         prefect_port=free_port(),
-        service_ports={s: free_port() for s in ("intake", "planning", "scheduling", "aftercare")},
+        service_ports={s: free_port() for s in ("intake", "planning", "scheduling", "aftercare", "operations")},
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
         prefect_ui=False,
         # a follow-up 'day' lasts 2 s so the day-7 check-in runs during the test

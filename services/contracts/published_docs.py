@@ -14,7 +14,15 @@ import yaml
 from .base import SERVICES
 from .catalogue import EVENT_TYPES
 from .envelope import CloudEvent
-from .topics import SUBSCRIPTIONS, TopicSpec, dead_letter_topic, declared_topics, events_topic
+from .topics import (
+    CONSUMERS,
+    DEAD_LETTER_SUBSCRIPTIONS,
+    SUBSCRIPTIONS,
+    TopicSpec,
+    dead_letter_topic,
+    declared_topics,
+    events_topic,
+)
 
 DOCS_DIR = Path(__file__).resolve().parents[2] / "docs" / "events"
 ASYNCAPI_FILE = DOCS_DIR / "asyncapi.yaml"
@@ -106,6 +114,7 @@ def asyncapi_document() -> dict:
             "summary": f"{service} publishes its events (transactional outbox, idempotent producer)",
             "messages": [{"$ref": f"#/channels/{service}Events/messages/{n}"} for n in names],
         }
+    for service in CONSUMERS:
         dlq = topics[dead_letter_topic(service)]
         channels[f"{service}DeadLetter"] = {
             "address": dlq.name,
@@ -126,6 +135,14 @@ def asyncapi_document() -> dict:
                 "channel": {"$ref": f"#/channels/{producer}Events"},
                 "summary": f"{service} consumes {producer} events (idempotent consumer)",
                 "messages": [{"$ref": f"#/channels/{producer}Events/messages/{n}"} for n in pnames],
+            }
+    for service, consumers in DEAD_LETTER_SUBSCRIPTIONS.items():
+        for consumer in consumers:
+            operations[f"{service}Receives{consumer.capitalize()}DeadLetters"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{consumer}DeadLetter"},
+                "summary": f"{service} reads {consumer}'s dead letters (counted by reason)",
+                "messages": [{"$ref": f"#/channels/{consumer}DeadLetter/messages/DeadLetter"}],
             }
     messages["DeadLetter"] = {
         "name": "DeadLetter",

@@ -3,23 +3,28 @@ one transaction with the record of its ``(source, id)``, or dead-lettered with t
 reason. Nothing escapes: a faust agent that raises skips its message silently."""
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from services.contracts.base import Event
-from services.contracts.catalogue import model_for
+from services.contracts.catalogue import EVENT_TYPES, model_for
 from services.contracts.envelope import CloudEvent, InvalidEvent, parse_data, parse_envelope
 
 from .database import Database, ProcessedEvent
+from .dead_letter_reasons import reason_code
 from .logging import get_logger
+from .metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_FAILURES, HANDLER_SECONDS
 from .outbox import Outbox
+from .tracing import span_continuing
 
 log = get_logger(__name__)
 
@@ -43,6 +48,16 @@ class IncomingMessage:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        return next((v for k, v in self.headers if k == name), None)
+
+    @property
+    def known_type(self) -> str:
+        """The ``ce_type`` header when it names a catalogued type (a metric label must not
+        take arbitrary values from a poison message), else ``unknown``."""
+        t = (self.header("ce_type") or b"").decode("latin-1")
+        return t if t in EVENT_TYPES else "unknown"
 
 
 @dataclass
@@ -83,20 +98,33 @@ class EventConsumer:
         self.counts: Counter[str] = Counter()
 
     async def handle(self, msg: IncomingMessage) -> Outcome:
-        """Never raises (but for cancellation)."""
-        try:
-            outcome = await self._handle(msg)
-        except asyncio.CancelledError:
-            raise
-        except InvalidEvent as exc:
-            outcome = await self._dead_letter(msg, exc.reason)
-        except Exception as exc:  # noqa: BLE001 - a handler bug must not lose the message
-            outcome = await self._dead_letter(msg, f"handler failed: {type(exc).__name__}: {exc}"[:1000])
+        """Never raises (but for cancellation). Runs in a span continuing the event's trace,
+        with its ids bound to every log line."""
+        event_type, started = msg.known_type, time.perf_counter()
+        with span_continuing(msg.header("traceparent"), event_type=event_type):
+            try:
+                outcome = await self._handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except InvalidEvent as exc:
+                outcome = await self._dead_letter(msg, exc.reason)
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not lose the message
+                HANDLER_FAILURES.labels(self.service, event_type, "permanent").inc()
+                outcome = await self._dead_letter(
+                    msg, f"handler failed: {type(exc).__name__}: {exc}"[:1000])
         self.counts[outcome] += 1
+        EVENTS_CONSUMED.labels(self.service, event_type, str(outcome)).inc()
+        HANDLER_SECONDS.labels(self.service, event_type).observe(time.perf_counter() - started)
         return outcome
 
     async def _handle(self, msg: IncomingMessage) -> Outcome:
         ce = parse_envelope(msg.value)
+        with structlog.contextvars.bound_contextvars(
+                correlation_id=ce.correlationid, event_id=ce.id, event_type=ce.type,
+                participant_id=ce.subject):
+            return await self._handle_event(ce, msg.known_type)
+
+    async def _handle_event(self, ce: CloudEvent, event_type: str) -> Outcome:
         model = model_for(ce.type)
         if model is None:
             raise InvalidEvent(f"unknown event type: {ce.type}")
@@ -108,12 +136,12 @@ class EventConsumer:
             retry=retry_if_exception(_is_transient),
             stop=stop_after_attempt(self.max_attempts),
             wait=wait_exponential(multiplier=0.1, max=self.max_backoff_s),
+            before_sleep=lambda _: HANDLER_FAILURES.labels(self.service, event_type, "transient").inc(),
             reraise=True,
         ):
             with attempt:
                 outcome = await self._apply_once(ce, event, handler)
-        log.info("event.consumed", event_type=ce.type, event_id=ce.id, participant_id=ce.subject,
-                 correlation_id=ce.correlationid, outcome=str(outcome))
+        log.info("event.consumed", outcome=str(outcome))
         return outcome
 
     async def _apply_once(self, ce: CloudEvent, event: Event, handler: Handler) -> Outcome:
@@ -145,6 +173,7 @@ class EventConsumer:
     async def _dead_letter(self, msg: IncomingMessage, reason: str) -> Outcome:
         log.warning("event.dead_lettered", topic=msg.topic, partition=msg.partition,
                     offset=msg.offset, reason=reason[:300])
+        DEAD_LETTERS.labels(self.service, reason_code(reason)).inc()
         delay = 0.2
         while True:  # the message is only let go once its dead letter is stored
             try:

@@ -77,6 +77,17 @@ class ProcessedEvent(EventingBase):
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class RelayLease(EventingBase):
+    """Which worker's relay publishes this service's outbox: one at a time keeps the
+    outbox's order and sends nothing twice; another worker takes over when the lease lapses."""
+
+    __tablename__ = "relay_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Database:
     def __init__(self, url: str, *metadatas: MetaData):
         self.url = url
@@ -86,8 +97,10 @@ class Database:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_all(self) -> None:
@@ -99,15 +112,25 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: state, outbox rows and processed-event record commit together."""
         async with self.sessions() as session, session.begin():
+            # SQLite: take the write lock at BEGIN (IMMEDIATE), so two processes sharing one file
+            # queue on busy_timeout instead of failing a read-to-write upgrade with "locked"
+            await session.connection(execution_options={"sqlite_immediate": True})
             yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_connect(dbapi_conn, _record) -> None:
+    # let SQLAlchemy emit BEGIN itself (see _sqlite_begin), as the SQLAlchemy docs advise for (aio)sqlite
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,6 +1,9 @@
 """Writing events to the outbox inside the caller's transaction."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
+
+import structlog
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,6 +12,7 @@ from services.contracts.envelope import CloudEvent, EventContext, to_record, wra
 from services.contracts.topics import dead_letter_topic, events_topic
 
 from .database import OutboxMessage
+from .tracing import current_span, new_trace, trace_id_of
 
 
 class Outbox:
@@ -23,7 +27,9 @@ class Outbox:
     def add(self, event: Event, ctx: EventContext) -> CloudEvent:
         if event.producer != self.service:
             raise ValueError(f"{self.service} may not publish {event.event_type}")
-        ce = wrap(event, ctx)
+        ce = wrap(event, replace(ctx, traceparent=_traceparent_for(ctx)))
+        # later log lines of this command or handler carry the correlation id too
+        structlog.contextvars.bind_contextvars(correlation_id=ce.correlationid)
         rec = to_record(ce)
         self.session.add(
             OutboxMessage(
@@ -67,3 +73,12 @@ class Outbox:
                 event_type="dead_letter",
             )
         )
+
+
+def _traceparent_for(ctx: EventContext) -> str:
+    """The effect continues the current span (the API command or the handling of its cause);
+    a context that names another trace keeps it; with neither, a new trace starts."""
+    span = current_span()
+    if span and (ctx.traceparent is None or trace_id_of(ctx.traceparent) == span.trace_id):
+        return span.traceparent
+    return ctx.traceparent or new_trace().traceparent

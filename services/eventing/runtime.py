@@ -3,30 +3,43 @@ topics it subscribes to, and its outbox relay, all on one asyncio loop."""
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import faust
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from faust.contrib.asgi import faust_app_running
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Event
-from services.contracts.topics import SUBSCRIPTIONS, events_topic
+from services.contracts.topics import (
+    DEAD_LETTER_SUBSCRIPTIONS,
+    SUBSCRIPTIONS,
+    consumed_topics,
+    dead_letter_topic,
+    events_topic,
+)
 
 from .consumer import EventConsumer, Handler, IncomingMessage
+from .consumer_lag import LagProbe, group_id
 from .database import Database, OutboxMessage
+from .http_tracing import TraceRequests
 from .kafka_clients import KafkaUnreachable, ensure_reachable, idempotent_producer
 from .logging import configure_logging, get_logger
+from .metrics import CONSUMER_LAG, OUTBOX_BACKLOG, exposition
 from .outbox import Outbox
 from .relay import OutboxRelay
 from .settings import ContinuumSettings, KafkaSettings, ServiceSettings, service_settings
 from .topic_admin import create_topics
 
 log = get_logger(__name__)
+
+RawHandler = Callable[["ServiceRuntime", IncomingMessage], Awaitable[None]]
+"""Handles a message of a raw (non-CloudEvents) subscription, e.g. a dead letter. Must not raise."""
 
 
 @dataclass
@@ -48,12 +61,16 @@ class ServiceRuntime:
     consumer: EventConsumer = field(init=False)
     relay: OutboxRelay | None = None
     extras: dict = field(default_factory=dict)
+    on_dead_letter: RawHandler | None = None
+    lag_probe: LagProbe = field(init=False)
+    _lag_cache: tuple[float, dict[str, int]] = (0.0, {})
 
     def __post_init__(self) -> None:
         self.consumer = EventConsumer(
             self.service, self.db, self.handlers, topic_prefix=self.settings.topic_prefix,
             on_commit=self.wake_relay,
         )
+        self.lag_probe = LagProbe(self.kafka)
 
     def wake_relay(self) -> None:
         if self.relay:
@@ -72,11 +89,29 @@ class ServiceRuntime:
                 select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
             ) or 0
 
+    async def consumer_lag(self, max_age_s: float = 2.0) -> dict[str, int]:
+        """This service's group lag per topic it reads (cached briefly; empty when Kafka
+        does not answer: a scrape must not fail because the broker is slow)."""
+        at, cached = self._lag_cache
+        if time.monotonic() - at < max_age_s:
+            return cached
+        group = group_id(self.service, self.settings.topic_prefix)
+        try:
+            lag = await asyncio.wait_for(asyncio.to_thread(
+                self.lag_probe.lag, {group: consumed_topics(self.service, self.settings.topic_prefix)}), 10)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("consumer_lag.unavailable", error=type(exc).__name__)
+            return cached
+        if group not in lag:
+            return cached
+        self._lag_cache = (time.monotonic(), lag[group])
+        return lag[group]
+
 
 def build_faust_app(rt: ServiceRuntime) -> faust.App:
     prefix = rt.settings.topic_prefix
     app = faust.App(
-        f"{prefix}continuum-{rt.service}",
+        group_id(rt.service, prefix),
         broker=[f"kafka://{hp}" for hp in rt.kafka.bootstrap_servers.split(",")],
         web_enabled=False,
         topic_disable_leader=True,
@@ -100,6 +135,20 @@ def build_faust_app(rt: ServiceRuntime) -> faust.App:
             await rt.consumer.handle(IncomingMessage(
                 m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())))
 
+    dead_letter_topics = [dead_letter_topic(c, prefix) for c in DEAD_LETTER_SUBSCRIPTIONS.get(rt.service, ())]
+    if dead_letter_topics:
+        if rt.on_dead_letter is None:
+            raise ValueError(f"{rt.service} reads dead-letter topics: pass on_dead_letter")
+        raw = app.topic(*dead_letter_topics, key_type=bytes, value_type=bytes,
+                        key_serializer="raw", value_serializer="raw")
+
+        @app.agent(raw, name=f"{rt.service}-dead-letters")
+        async def consume_dead_letters(stream):  # the handler never raises either
+            async for ev in stream.events():
+                m = ev.message
+                await rt.on_dead_letter(rt, IncomingMessage(
+                    m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())))
+
     return app
 
 
@@ -111,13 +160,14 @@ def build_service(
     metadatas: tuple,
     title: str,
     on_start: Callable[[ServiceRuntime], object] | None = None,
+    on_dead_letter: RawHandler | None = None,
 ) -> FastAPI:
     settings = ContinuumSettings()
     kafka = KafkaSettings()
     http = service_settings(service, settings)
     configure_logging(service, settings.log_level)
     db = Database(http.database_url, *metadatas)
-    rt = ServiceRuntime(service, db, settings, kafka, http, handlers)
+    rt = ServiceRuntime(service, db, settings, kafka, http, handlers, on_dead_letter=on_dead_letter)
     faust_app = build_faust_app(rt)
 
     @asynccontextmanager
@@ -127,7 +177,7 @@ def build_service(
         await asyncio.to_thread(create_topics, kafka, settings)
         producer = idempotent_producer(kafka, f"{settings.topic_prefix}continuum-{service}-relay")
         await producer.start()
-        rt.relay = OutboxRelay(db, producer)
+        rt.relay = OutboxRelay(db, producer, service=service)
         relay_task = asyncio.create_task(rt.relay.run(), name="outbox-relay")
         if on_start:
             result = on_start(rt)
@@ -135,17 +185,19 @@ def build_service(
                 await result
         try:
             async with faust_app_running(faust_app):
-                log.info("service.started", port=http.http_port, topics=SUBSCRIPTIONS[service])
+                log.info("service.started", port=http.http_port, topics=consumed_topics(service, ""))
                 yield
         finally:
             await rt.relay.drain()
             relay_task.cancel()
             await asyncio.gather(relay_task, return_exceptions=True)
             await producer.stop()
+            await asyncio.to_thread(rt.lag_probe.close)
             await db.dispose()
 
     api = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     api.state.runtime = rt
+    api.add_middleware(TraceRequests)
 
     @api.get("/health", tags=["operations"])
     async def health() -> dict:
@@ -156,6 +208,16 @@ def build_service(
             "published": rt.relay.published if rt.relay else 0,
             "outbox_backlog": await rt.outbox_backlog(),
         }
+
+    @api.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus exposition: events consumed/failed/dead-lettered, handler latency,
+        events published, outbox backlog, consumer lag."""
+        OUTBOX_BACKLOG.labels(service).set(await rt.outbox_backlog())
+        for topic, lag in (await rt.consumer_lag()).items():
+            CONSUMER_LAG.labels(service, topic.removeprefix(settings.topic_prefix)).set(lag)
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     for r in routers:
         api.include_router(r)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PORTS = {"intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104}
+DEFAULT_PORTS = {"intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105}
 
 
 class KafkaSettings(BaseSettings):

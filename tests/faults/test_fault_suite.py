@@ -4,7 +4,7 @@ twice. (`python -m bench faults --participants 1000` runs the same scenarios on 
 
 import pytest
 
-from bench.faults import kill_workers, poison, replay_everything, restart_broker
+from bench.faults import kill_workers, poison, replay_everything, restart_broker, two_workers_one_killed
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +30,12 @@ def test_poison_interleaved_with_real_events(stack):
     result = poison(stack, SMALL, start_index=300, bad=60, timeout_s=240)
     check(result)
     assert "0 missing" in result.detail
+
+
+def test_two_workers_in_one_group_one_killed(stack):
+    result = two_workers_one_killed(stack, SMALL, start_index=400, service="planning", timeout_s=240)
+    check(result)
+    assert result.detail.startswith("2 members"), result.detail
 
 
 def test_replaying_every_topic_changes_nothing(stack):

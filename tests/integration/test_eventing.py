@@ -88,8 +88,9 @@ async def test_relay_publishes_the_outbox_with_an_idempotent_acks_all_producer(k
     assert producer._txn_manager is not None, "idempotence enabled"
     await producer.start()
     try:
-        assert await OutboxRelay(planning_db, producer).publish_pending() == 3
-        assert await OutboxRelay(planning_db, producer).publish_pending() == 0, "published rows are not resent"
+        relay = OutboxRelay(planning_db, producer)
+        assert await relay.publish_pending() == 3
+        assert await relay.publish_pending() == 0, "published rows are not resent"
     finally:
         await producer.stop()
     reader = TopicReader(kafka_stack.bootstrap, events_topic("intake", prefix))
@@ -182,3 +183,31 @@ async def test_a_constraint_the_handler_breaks_is_dead_lettered_not_taken_for_a_
     async with planning_db.sessions() as s:
         row = await s.scalar(select(OutboxMessage).where(OutboxMessage.event_type == "dead_letter"))
     assert "IntegrityError" in dict(row.headers())["dlq_reason"].decode()
+
+
+async def test_one_relay_at_a_time_publishes_a_shared_outbox_and_another_takes_over(kafka_stack, prefix,
+                                                                                   planning_db):
+    ctx = EventContext.new("tenant-1", "adult-mh")
+
+    async def write(n: int) -> None:
+        async with planning_db.transaction() as session:
+            for i in range(n):
+                Outbox(session, "intake", prefix).add(assessment_event(f"p-lease-{uuid.uuid4().hex[:6]}"), ctx)
+
+    producer = idempotent_producer(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), "test-lease")
+    await producer.start()
+    try:
+        first = OutboxRelay(planning_db, producer, lease_s=2)
+        second = OutboxRelay(planning_db, producer, lease_s=2)
+        await write(2)
+        assert await first.publish_pending() == 2
+        await write(2)
+        assert await second.publish_pending() == 0, "the lease holder alone publishes"
+        time.sleep(2.1)  # the first worker died: its lease lapses
+        assert await second.publish_pending() == 2
+        assert await first.publish_pending() == 0, "the lease moved"
+        await second.release_lease()
+        await write(1)
+        assert await first.publish_pending() == 1, "a released lease is taken at once"
+    finally:
+        await producer.stop()

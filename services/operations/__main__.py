@@ -1,0 +1,5 @@
+from services.eventing.runtime import serve
+
+from .app import create_app
+
+serve(create_app())

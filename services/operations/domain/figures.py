@@ -1,0 +1,194 @@
+"""The dashboard's figures from the read model's rows. Pure: rows in (``{table: [row]}``),
+figures out, as of ``now``, optionally for one tenant and/or program."""
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from statistics import median
+
+STAGES = ("referred", "assessed", "planned", "scheduled", "ready_for_step_down", "discharged",
+          "follow_ups")
+SAFETY_GAP = ("No event says a safety flag was answered yet (intake publishes SafetyRiskFlagged; planning "
+              "records a resolution through its API but publishes nothing), so every flag is reported open "
+              "with its age; time to answer needs that event.")
+
+Rows = dict[str, list[dict]]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def filter_rows(rows: Rows, tenant: str | None = None, program: str | None = None) -> Rows:
+    """Rows of one tenant/program (dead letters have no reliable tenant: kept whole)."""
+    def keep(r: dict) -> bool:
+        return ((tenant is None or r.get("tenant_id") == tenant)
+                and (program is None or r.get("program_id") == program))
+    return {t: (rs if t == "dead_letters" else [r for r in rs if keep(r)]) for t, rs in rows.items()}
+
+
+def census(rows: Rows) -> dict:
+    c = Counter((e["program_id"], e.get("plan_level_of_care") or e.get("level_of_care"))
+                for e in rows.get("episodes", []) if e.get("admitted_at") and not e.get("discharged_at"))
+    by = [{"program_id": p, "level_of_care": lvl, "participants": n} for (p, lvl), n in sorted(c.items())]
+    return {"total": sum(c.values()), "by_program_and_level": by}
+
+
+def admissions_and_discharges(rows: Rows) -> list[dict]:
+    days: dict[str, Counter] = defaultdict(Counter)
+    for e in rows.get("episodes", []):
+        if e.get("admitted_at"):
+            days[e["admitted_at"].date().isoformat()]["admissions"] += 1
+        if e.get("discharged_at"):
+            days[e["discharged_at"].date().isoformat()]["discharges"] += 1
+    return [{"day": d, "admissions": c["admissions"], "discharges": c["discharges"]}
+            for d, c in sorted(days.items())]
+
+
+def session_status(s: dict) -> str:
+    for status, col in (("attended", "attended_at"), ("missed", "missed_at"), ("cancelled", "cancelled_at")):
+        if s.get(col):
+            return status
+    return "scheduled"
+
+
+def sessions(rows: Rows) -> dict:
+    c = Counter(session_status(s) for s in rows.get("sessions", []))
+    recorded = c["attended"] + c["missed"]
+    return {"scheduled": sum(c.values()), "attended": c["attended"], "missed": c["missed"],
+            "cancelled": c["cancelled"], "awaiting_attendance": c["scheduled"],
+            "attendance_rate": _rate(c["attended"], recorded)}
+
+
+def hours_compliance(rows: Rows, now: datetime) -> dict:
+    latest: dict[tuple, dict] = {}
+    for w in rows.get("weeks", []):
+        k = (w["plan_id"], w["week_start"])
+        if k not in latest or w["plan_version"] > latest[k]["plan_version"]:
+            latest[k] = w
+    attended: Counter = Counter()
+    for s in rows.get("sessions", []):
+        if s.get("minutes_attended") and s.get("week_start"):
+            attended[(s["plan_id"], s["week_start"])] += s["minutes_attended"] / 60
+    weeks = []
+    for (plan_id, week_start), w in sorted(latest.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        ended = datetime.combine(date.fromisoformat(week_start) + timedelta(days=7), datetime.min.time(),
+                                 tzinfo=now.tzinfo) <= now
+        weeks.append({"participant_id": w["participant_id"], "plan_id": plan_id, "week_start": week_start,
+                      "hours_required": w["hours_required"], "hours_scheduled": w["hours_scheduled"],
+                      "hours_attended": round(attended[(plan_id, week_start)], 2), "week_ended": ended,
+                      "scheduled_meets_minimum": w["hours_scheduled"] >= w["hours_required"],
+                      "attended_meets_minimum": attended[(plan_id, week_start)] >= w["hours_required"]})
+    ended = [w for w in weeks if w["week_ended"]]
+    sched_ok = sum(w["scheduled_meets_minimum"] for w in weeks)
+    att_ok = sum(w["attended_meets_minimum"] for w in ended)
+    return {"participant_weeks": len(weeks), "scheduled_meeting_minimum": sched_ok,
+            "scheduled_compliance_rate": _rate(sched_ok, len(weeks)),
+            "ended_weeks": len(ended), "ended_weeks_attended_meeting_minimum": att_ok,
+            "attended_compliance_rate": _rate(att_ok, len(ended)),
+            "hours_below_minimum_alerts": len(rows.get("hours_alerts", [])), "weeks": weeks[-50:]}
+
+
+def journeys(rows: Rows) -> list[dict]:
+    """One journey per referral: the time each stage was first reached (None: not yet)."""
+    episodes = {e["episode_id"]: e for e in rows.get("episodes", [])}
+    first_scheduled: dict[str, datetime] = {}
+    for p in rows.get("plans", []):
+        if p.get("episode_id") and p.get("scheduled_at"):
+            prev = first_scheduled.get(p["episode_id"])
+            first_scheduled[p["episode_id"]] = min(prev, p["scheduled_at"]) if prev else p["scheduled_at"]
+    out = []
+    for r in rows.get("referrals", []):
+        e = episodes.get(r.get("episode_id") or "", {})
+        out.append({"participant_id": r["participant_id"], "referral_id": r["referral_id"],
+                    "referred_out": bool(r.get("referred_out_at")),
+                    "referred": r.get("received_at"), "assessed": r.get("assessed_at"),
+                    "planned": e.get("planned_at"), "scheduled": first_scheduled.get(r.get("episode_id")),
+                    "ready_for_step_down": e.get("ready_for_step_down_at"),
+                    "discharged": e.get("discharged_at"), "follow_ups": e.get("follow_ups_scheduled_at")})
+    return out
+
+
+def pipeline(rows: Rows) -> dict:
+    js = journeys(rows)
+    stages = [{"stage": s, "reached": sum(1 for j in js if j[s])} for s in STAGES]
+    transitions = []
+    for a, b in zip(STAGES, STAGES[1:]):
+        gaps = [(j[b] - j[a]).total_seconds() for j in js if j[a] and j[b]]
+        transitions.append({"from": a, "to": b, "participants": len(gaps),
+                            "median_hours": round(median(gaps) / 3600, 3) if gaps else None,
+                            "mean_hours": round(sum(gaps) / len(gaps) / 3600, 3) if gaps else None})
+    current = Counter("referred_out" if j["referred_out"] else next(s for s in reversed(STAGES) if j[s])
+                      for j in js if j["referred"] or j["referred_out"])
+    return {"stages": stages, "transitions": transitions, "referred_out": sum(j["referred_out"] for j in js),
+            "current_stage": dict(sorted(current.items()))}
+
+
+def follow_up_completion(rows: Rows, now: datetime) -> dict:
+    completed: dict[str, datetime] = {}
+    for f in rows.get("follow_ups", []):
+        if f.get("completed_at") and f.get("episode_id"):
+            prev = completed.get(f["episode_id"])
+            completed[f["episode_id"]] = min(prev, f["completed_at"]) if prev else f["completed_at"]
+    discharged = [e for e in rows.get("episodes", []) if e.get("discharged_at")]
+    out: dict = {"discharged": len(discharged)}
+    for days in (7, 30):
+        window = timedelta(days=days)
+        within = sum(1 for e in discharged if e["episode_id"] in completed
+                     and completed[e["episode_id"]] - e["discharged_at"] <= window)
+        eligible = sum(1 for e in discharged if now - e["discharged_at"] >= window
+                       or (e["episode_id"] in completed and completed[e["episode_id"]] - e["discharged_at"] <= window))
+        out[f"within_{days}_days"] = {"completed": within, "eligible": eligible,
+                                      "pending": len(discharged) - eligible, "rate": _rate(within, eligible)}
+    by_offset: dict[int, Counter] = defaultdict(Counter)
+    for f in rows.get("follow_ups", []):
+        status = ("completed" if f.get("completed_at") else "missed" if f.get("missed_at")
+                  else "overdue" if f.get("due_at") and f["due_at"] < now else "upcoming")
+        by_offset[f.get("day_offset", -1)][status] += 1
+    out["by_day_offset"] = [{"day_offset": d, **{k: c[k] for k in ("completed", "missed", "overdue", "upcoming")}}
+                            for d, c in sorted(by_offset.items())]
+    return out
+
+
+def safety_flags(rows: Rows, now: datetime) -> dict:
+    flags = sorted(rows.get("safety_flags", []), key=lambda f: f["flagged_at"])
+    open_flags = [{"flag_id": f["flag_id"], "participant_id": f["participant_id"], "severity": f["severity"],
+                   "program_id": f["program_id"], "flagged_at": f["flagged_at"].isoformat(),
+                   "age_hours": round((now - f["flagged_at"]).total_seconds() / 3600, 2),
+                   "overdue": now > f["respond_by"]} for f in flags]
+    return {"open": len(open_flags), "overdue": sum(f["overdue"] for f in open_flags),
+            "by_severity": dict(Counter(f["severity"] for f in open_flags)),
+            "oldest_age_hours": max((f["age_hours"] for f in open_flags), default=None),
+            "flags": open_flags[-50:], "time_to_answer": None, "gap": SAFETY_GAP}
+
+
+def dead_letters(rows: Rows) -> dict:
+    ds = rows.get("dead_letters", [])
+    by = Counter((d["consumer"], d["reason_code"]) for d in ds)
+    return {"total": len(ds), "by_reason": dict(Counter(d["reason_code"] for d in ds)),
+            "by_consumer_and_reason": [{"consumer": c, "reason_code": r, "count": n}
+                                       for (c, r), n in sorted(by.items())]}
+
+
+def event_counts(rows: Rows) -> dict:
+    c: Counter = Counter()
+    for r in rows.get("event_counts", []):
+        c[r["event_type"]] += r["count"]
+    return dict(sorted(c.items()))
+
+
+def filters(rows: Rows) -> dict:
+    seen = [r for t, rs in rows.items() if t != "dead_letters" for r in rs]
+    return {"tenants": sorted({r["tenant_id"] for r in seen if r.get("tenant_id")}),
+            "programs": sorted({r["program_id"] for r in seen if r.get("program_id")})}
+
+
+def figures(rows: Rows, now: datetime, tenant: str | None = None, program: str | None = None) -> dict:
+    mine = filter_rows(rows, tenant, program)
+    return {
+        "as_of": now.isoformat(), "tenant_id": tenant, "program_id": program, "filters": filters(rows),
+        "census": census(mine), "admissions_and_discharges": admissions_and_discharges(mine),
+        "sessions": sessions(mine), "hours_compliance": hours_compliance(mine, now),
+        "pipeline": pipeline(mine), "follow_up_completion": follow_up_completion(mine, now),
+        "safety_flags": safety_flags(mine, now), "dead_letters": dead_letters(mine),
+        "events_by_type": event_counts(mine),
+    }
