@@ -20,6 +20,7 @@ class ScheduledSession(BaseModel):
     clinician_id: Id
     mode: AttendanceMode
     place: str | None = Field(default=None, description="Room code or 'telehealth'")
+    week_start: date | None = Field(default=None, description="The plan week the session counts in")
 
 
 class UnmetRequirement(BaseModel):

@@ -179,7 +179,8 @@ def _place_for(state: ParticipantSchedule, cal: ProgramCalendar, p: Placement) -
 def _scheduled_session(s: Session) -> ScheduledSession:
     return ScheduledSession(session_id=s.id, intervention_id=s.intervention_id, modality=Modality(s.modality),
                             starts_at=s.starts_at, ends_at=s.ends_at, group_id=s.group_id,
-                            clinician_id=s.clinician_id, mode=AttendanceMode(s.mode), place=s.place)
+                            clinician_id=s.clinician_id, mode=AttendanceMode(s.mode), place=s.place,
+                            week_start=s.week_start)
 
 
 # ---------------------------------------------------------------- placement and re-placement

@@ -94,6 +94,8 @@ class Harness:
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling")
         self.out = open_reader(bootstrap, events_topic("scheduling", prefix))
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self._relay: OutboxRelay | None = None
+        self._producer = None
 
     async def deliver(self, *events) -> list[Outcome]:
         """Produce to the real topics, read the records back, hand them to the consumer together."""
@@ -117,13 +119,14 @@ class Harness:
         return list(outcomes)
 
     async def relay(self) -> None:
-        producer = idempotent_producer(KafkaSettings(bootstrap_servers=self.bootstrap), f"it-relay-{uuid.uuid4().hex[:6]}")
-        await producer.start()
-        try:
-            while await OutboxRelay(self.db, producer).publish_pending():
-                pass
-        finally:
-            await producer.stop()
+        """The service's one relay (it holds the outbox lease), publishing what is pending."""
+        if self._relay is None:
+            self._producer = idempotent_producer(KafkaSettings(bootstrap_servers=self.bootstrap),
+                                                 f"it-relay-{uuid.uuid4().hex[:6]}")
+            await self._producer.start()
+            self._relay = OutboxRelay(self.db, self._producer)
+        while await self._relay.publish_pending():
+            pass
 
     def events(self, pid: str, suffix: str, at_least: int = 1) -> list[dict]:
         self.out.wait_for(lambda rs: len(self.out.events(pid, suffix)) >= at_least, 20, suffix)
@@ -135,6 +138,8 @@ class Harness:
                                          .order_by(Session.starts_at))).all())
 
     async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
         await self.http.aclose()
         self.out.close()
         self.producer.close()
@@ -180,6 +185,8 @@ async def test_plan_created_places_two_weeks_and_announces_them_once(sched):
     assert placed["weekly_hours_required"] == 9 and placed["reason_code"] == "plan_created"
     rows = await sched.sessions(pid)
     assert {s.id for s in rows} == {x["session_id"] for x in placed["sessions"]}
+    by_id = {s.id: s for s in rows}
+    assert all(x["week_start"] == by_id[x["session_id"]].week_start.isoformat() for x in placed["sessions"])
     assert no_overlap(rows) and all(in_windows(s, EVENINGS) for s in rows)
     body = (await sched.http.get(f"/participants/{pid}/sessions")).json()
     assert body["hours_scheduled"] == 19 and {s["status"] for s in body["sessions"]} == {"scheduled"}
