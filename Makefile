@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test test-unit docs kafka bench clean
+.PHONY: install browser run test test-unit docs kafka bench bench-scheduling clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test-unit: install
 ## Regenerate docs/events (JSON Schema per event, AsyncAPI 3) from the models
 docs: install
 	$(BIN)/python -m services.contracts.published_docs
+
+## Place one week for 1,000 participants; prints time and share of required hours placed (not in `make test`)
+bench-scheduling: install
+	$(BIN)/python -m services.scheduling.bench
 
 ## The end-to-end benchmark: N participants (default 10000) on the whole stack; prints and writes data/bench/
 N ?= 10000

@@ -19,6 +19,8 @@ class ScheduledSession(BaseModel):
     group_id: Id | None = None
     clinician_id: Id
     mode: AttendanceMode
+    place: str | None = Field(default=None, description="Room code or 'telehealth'")
+    week_start: date | None = Field(default=None, description="The plan week the session counts in")
 
 
 class UnmetRequirement(BaseModel):
@@ -27,6 +29,15 @@ class UnmetRequirement(BaseModel):
     intervention_id: Id
     sessions_missing: int = Field(ge=1)
     reason_code: str
+    week_start: date | None = None
+
+
+class WeekHours(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    week_start: date
+    hours_scheduled: float = Field(ge=0)
+    hours_required: float = Field(ge=0)
 
 
 @event("scheduling", "sessions_scheduled")
@@ -38,6 +49,11 @@ class SessionsScheduled(Event):
     weekly_hours_scheduled: float = Field(ge=0)
     weekly_hours_required: float = Field(ge=0)
     unmet: tuple[UnmetRequirement, ...] = ()
+    reason_code: str | None = Field(
+        default=None, description="Why placement ran: plan_created, plan_revised, clinician_absent, ...")
+    weeks: tuple[WeekHours, ...] = Field(
+        default=(), description="Every plan week this placement covered, from week_start; "
+        "weekly_hours_scheduled is the first's")
 
 
 @event("scheduling", "session_rescheduled")
@@ -47,6 +63,9 @@ class SessionRescheduled(Event):
     starts_at: datetime
     ends_at: datetime
     reason_code: str
+    group_id: Id | None = None
+    clinician_id: Id | None = None
+    plan_version: int | None = Field(default=None, ge=1)
 
 
 @event("scheduling", "session_cancelled")
@@ -54,6 +73,7 @@ class SessionCancelled(Event):
     session_id: Id
     reason_code: str
     cancelled_at: datetime
+    starts_at: datetime | None = None
 
 
 @event("scheduling", "session_attended")
@@ -81,6 +101,8 @@ class HoursBelowMinimum(Event):
     hours_scheduled: float = Field(ge=0)
     hours_attended: float = Field(ge=0)
     hours_required: float = Field(ge=0)
+    hours_still_possible: float | None = Field(
+        default=None, ge=0, description="Attended plus still open this week: below the minimum")
 
 
 @event("scheduling", "scheduling_failed")

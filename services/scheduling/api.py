@@ -1,17 +1,60 @@
-"""Scheduling's HTTP routes: attendance, and a participant's sessions."""
+"""Scheduling's HTTP routes: a participant's sessions, hours and availability; check-in,
+attendance and cancellation; clinicians' absences and cancelled groups; the program
+calendar; iCalendar feeds. Thin: each route calls one handler in one unit of work."""
 
+import json
+from datetime import date, time
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from services.contracts.codes import MissedReason
+from services.contracts.base import Id
+from services.contracts.codes import MissedReason, Weekday
 
-from .handlers import AttendanceConflict, AttendanceRecord, UnknownSession, record_attendance
-from .tables import Session
+from . import ics
+from .calendar_config import InvalidCalendar
+from .domain.availability import InvalidAvailability
+from .domain.model import Window
+from .handlers import (
+    AttendanceConflict,
+    AttendanceRecord,
+    ScheduleOutcome,
+    UnknownParticipant,
+    UnknownResource,
+    UnknownSession,
+    cancel_group_meeting,
+    cancel_session,
+    change_availability,
+    check_in,
+    current_calendar,
+    record_attendance,
+    record_clinician_absence,
+    replace_calendar,
+    weekly_hours,
+)
+from .tables import CalendarDocument, ParticipantSchedule, Session
 
 router = APIRouter(tags=["scheduling"])
+ReasonCode = Field(pattern=r"^[a-z0-9_]{1,40}$")
+
+
+def _runtime(request: Request):
+    return request.app.state.runtime
+
+
+def _session_view(s: Session) -> dict:
+    return {"session_id": s.id, "intervention_id": s.intervention_id, "modality": s.modality,
+            "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
+            "week_start": s.week_start.isoformat() if s.week_start else None, "group_id": s.group_id,
+            "clinician_id": s.clinician_id, "place": s.place, "mode": s.mode, "status": s.status,
+            "plan_version": s.plan_version, "minutes_attended": s.minutes_attended,
+            "missed_reason": s.missed_reason, "cancel_reason": s.cancel_reason}
+
+
+def _outcome(o: ScheduleOutcome) -> dict:
+    return {"added": o.added, "moved": o.moved, "cancelled": o.cancelled, "unmet": o.unmet}
 
 
 class RecordAttendance(BaseModel):
@@ -32,7 +75,7 @@ class RecordAttendance(BaseModel):
 async def post_attendance(session_id: str, body: RecordAttendance, request: Request) -> dict:
     record = AttendanceRecord(body.status == "attended", body.minutes_attended, body.reason)
     try:
-        async with request.app.state.runtime.unit_of_work() as uow:
+        async with _runtime(request).unit_of_work() as uow:
             s = await record_attendance(uow.session, uow.outbox, session_id, record)
     except UnknownSession:
         raise HTTPException(404, f"unknown session: {session_id}") from None
@@ -41,19 +84,173 @@ async def post_attendance(session_id: str, body: RecordAttendance, request: Requ
     return {"session_id": s.id, "status": s.status, "minutes_attended": s.minutes_attended}
 
 
+@router.post("/sessions/{session_id}/check-in")
+async def post_check_in(session_id: str, request: Request) -> dict:
+    try:
+        async with _runtime(request).unit_of_work() as uow:
+            s = await check_in(uow.session, uow.outbox, session_id)
+    except UnknownSession:
+        raise HTTPException(404, f"unknown session: {session_id}") from None
+    except AttendanceConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"session_id": s.id, "status": s.status, "checked_in_at": s.checked_in_at.isoformat()}
+
+
+class CancelSession(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: str = ReasonCode
+
+
+@router.post("/sessions/{session_id}/cancellation")
+async def post_cancellation(session_id: str, body: CancelSession, request: Request) -> dict:
+    try:
+        async with _runtime(request).unit_of_work() as uow:
+            s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code)
+    except UnknownSession:
+        raise HTTPException(404, f"unknown session: {session_id}") from None
+    except AttendanceConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"session_id": s.id, "status": s.status, "cancel_reason": s.cancel_reason}
+
+
+async def _sessions_of(request: Request, participant_id: str) -> list[Session]:
+    async with _runtime(request).db.sessions() as db:
+        return list((await db.scalars(select(Session).where(Session.participant_id == participant_id)
+                                      .order_by(Session.starts_at))).all())
+
+
 @router.get("/participants/{participant_id}/sessions")
 async def get_sessions(participant_id: str, request: Request) -> dict:
-    async with request.app.state.runtime.db.sessions() as db:
-        rows = (await db.scalars(select(Session).where(Session.participant_id == participant_id)
-                                 .order_by(Session.starts_at))).all()
+    rows = await _sessions_of(request, participant_id)
     if not rows:
         raise HTTPException(404, f"no sessions for participant: {participant_id}")
     return {
         "participant_id": participant_id,
-        "sessions": [{"session_id": s.id, "modality": s.modality, "starts_at": s.starts_at.isoformat(),
-                      "ends_at": s.ends_at.isoformat(), "group_id": s.group_id, "clinician_id": s.clinician_id,
-                      "status": s.status, "minutes_attended": s.minutes_attended} for s in rows],
+        "sessions": [_session_view(s) for s in rows],
         "hours_scheduled": round(sum((s.ends_at - s.starts_at).total_seconds() for s in rows
                                      if s.status != "cancelled") / 3600, 2),
         "hours_attended": round(sum(s.minutes_attended or 0 for s in rows) / 60, 2),
     }
+
+
+@router.get("/participants/{participant_id}/hours")
+async def get_hours(participant_id: str, request: Request) -> dict:
+    """Per plan week: hours scheduled, attended, still possible and required."""
+    async with _runtime(request).db.sessions() as db:
+        state = await db.get(ParticipantSchedule, participant_id)
+        if state is None:
+            raise HTTPException(404, f"no schedule for participant: {participant_id}")
+        weeks = sorted(set((await db.scalars(select(Session.week_start).where(
+            Session.participant_id == participant_id, Session.week_start.is_not(None)))).all()))
+        hours = [await weekly_hours(db, state, w) for w in weeks]
+    return {"participant_id": participant_id, "plan_id": state.plan_id, "plan_version": state.plan_version,
+            "weeks": [{"week_start": h.week_start.isoformat(), "hours_scheduled": h.scheduled,
+                       "hours_attended": h.attended, "hours_still_possible": h.still_possible,
+                       "hours_required": h.required, "below_minimum": h.cannot_reach_minimum} for h in hours]}
+
+
+class AvailabilityWindowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: Weekday
+    start: time
+    end: time
+
+
+class ChangeAvailability(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    windows: list[AvailabilityWindowIn] = Field(max_length=28)
+
+
+@router.put("/participants/{participant_id}/availability")
+async def put_availability(participant_id: str, body: ChangeAvailability, request: Request) -> dict:
+    windows = [Window(w.day, w.start, w.end) for w in body.windows]
+    try:
+        async with _runtime(request).unit_of_work() as uow:
+            outcome = await change_availability(uow.session, uow.outbox, participant_id, windows)
+    except InvalidAvailability as exc:
+        raise HTTPException(422, f"availability refused: {exc}") from None
+    except UnknownParticipant:
+        raise HTTPException(404, f"no schedule for participant: {participant_id}") from None
+    return {"participant_id": participant_id, **_outcome(outcome)}
+
+
+class ClinicianAbsenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason_code: str = ReasonCode
+
+
+@router.post("/clinicians/{clinician_id}/absences", status_code=201)
+async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn, request: Request) -> dict:
+    try:
+        async with _runtime(request).unit_of_work() as uow:
+            absence_id, outcomes = await record_clinician_absence(uow.session, uow.outbox, clinician_id,
+                                                                  body.starts_at, body.ends_at, body.reason_code)
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"absence_id": absence_id, "participants": {p: _outcome(o) for p, o in outcomes.items()}}
+
+
+class GroupCancellationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date = Field(description="The meeting's date, in the program's time zone")
+    reason_code: str = ReasonCode
+
+
+@router.post("/groups/{group_id}/cancellations", status_code=201)
+async def post_group_cancellation(group_id: Id, body: GroupCancellationIn, request: Request) -> dict:
+    try:
+        async with _runtime(request).unit_of_work() as uow:
+            outcomes = await cancel_group_meeting(uow.session, uow.outbox, group_id, body.on, body.reason_code)
+    except UnknownResource as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"group_id": group_id, "on": body.on.isoformat(),
+            "participants": {p: _outcome(o) for p, o in outcomes.items()}}
+
+
+@router.get("/calendar")
+async def get_calendar(request: Request) -> dict:
+    async with _runtime(request).db.sessions() as db:
+        doc = await db.get(CalendarDocument, 1)
+        version, cal = await current_calendar(db)
+    return {"version": version, "timezone": str(cal.timezone),
+            "document": json.loads(doc.document_json) if doc else None}
+
+
+@router.put("/calendar")
+async def put_calendar(document: dict, request: Request) -> dict:
+    """Replace the program calendar (the shape of config/calendar.yaml). Sessions already
+    placed stay; placements from now on use the new calendar."""
+    try:
+        async with _runtime(request).unit_of_work() as uow:
+            version = await replace_calendar(uow.session, document)
+    except InvalidCalendar as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"version": version}
+
+
+ICS = "text/calendar; charset=utf-8"
+
+
+@router.get("/participants/{participant_id}/calendar.ics")
+async def participant_feed(participant_id: Id, request: Request) -> Response:
+    rows = await _sessions_of(request, participant_id)
+    if not rows:
+        raise HTTPException(404, f"no sessions for participant: {participant_id}")
+    return Response(ics.feed(f"Continuum sessions {participant_id}", rows), media_type=ICS)
+
+
+@router.get("/clinicians/{clinician_id}/calendar.ics")
+async def clinician_feed(clinician_id: Id, request: Request) -> Response:
+    async with _runtime(request).db.sessions() as db:
+        rows = (await db.scalars(select(Session).where(Session.clinician_id == clinician_id)
+                                 .order_by(Session.starts_at))).all()
+    return Response(ics.feed(f"Continuum sessions {clinician_id}", rows), media_type=ICS)

@@ -1,12 +1,17 @@
 """Wires scheduling: routes, event handlers and tables into one service process."""
 
-from services.eventing.runtime import build_service
+from services.eventing.runtime import ServiceRuntime, build_service
 
 from .api import router
-from .handlers import HANDLERS
+from .handlers import HANDLERS, prepare_store
 from .tables import SchedulingBase
+
+
+async def _seed(rt: ServiceRuntime) -> None:
+    async with rt.db.transaction() as session:
+        await prepare_store(session)
 
 
 def create_app():
     return build_service("scheduling", routers=[router], handlers=HANDLERS,
-                         metadatas=(SchedulingBase.metadata,), title="Continuum scheduling")
+                         metadatas=(SchedulingBase.metadata,), title="Continuum scheduling", on_start=_seed)

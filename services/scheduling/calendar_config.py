@@ -1,18 +1,24 @@
-"""Loads the program calendar (config/calendar.yaml) into the pure domain's types."""
+"""The program calendar as configuration: parsed from config/calendar.yaml (the seed)
+or from the document stored in scheduling's database once edited through the API."""
 
 from dataclasses import dataclass
 from datetime import time
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from services.contracts.codes import Discipline, Modality, Weekday
 
-from .domain.placement import Clinician, GroupSlot, Window
+from .domain.availability import InvalidAvailability, check_availability
+from .domain.model import Clinician, GroupSlot, Window
 
 CONFIG = Path(__file__).parent / "config" / "calendar.yaml"
+
+
+class InvalidCalendar(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -21,19 +27,45 @@ class ProgramCalendar:
     groups: tuple[GroupSlot, ...]
     clinicians: tuple[Clinician, ...]
 
+    def group(self, group_id: str | None) -> GroupSlot | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)
 
-def _t(s: str) -> time:
-    return time.fromisoformat(s)
+
+def _t(s) -> time:
+    return s if isinstance(s, time) else time.fromisoformat(str(s))
+
+
+def parse_calendar(raw: dict) -> ProgramCalendar:
+    """The calendar document (the YAML's shape) or ``InvalidCalendar`` with the reason."""
+    try:
+        tz = ZoneInfo(raw["timezone"])
+        groups = tuple(
+            GroupSlot(g["id"], Modality(g["modality"]), Weekday(g["day"]), _t(g["start"]), int(g["minutes"]),
+                      int(g["capacity"]), g["clinician"], g["place"]) for g in raw["groups"])
+        clinicians = tuple(
+            Clinician(c["id"], frozenset(Discipline(d) for d in c["disciplines"]),
+                      tuple(Window(Weekday(w["day"]), _t(w["start"]), _t(w["end"])) for w in c["windows"]))
+            for c in raw["clinicians"])
+    except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError) as exc:
+        raise InvalidCalendar(f"invalid calendar: {type(exc).__name__}: {exc}") from None
+    for ids, what in (([g.group_id for g in groups], "group"), ([c.clinician_id for c in clinicians], "clinician")):
+        if len(set(ids)) != len(ids):
+            raise InvalidCalendar(f"invalid calendar: a {what} id appears twice")
+    for g in groups:
+        if g.capacity < 1 or not 15 <= g.minutes <= 480:
+            raise InvalidCalendar(f"invalid calendar: group {g.group_id} needs capacity >= 1 and 15-480 minutes")
+    for c in clinicians:
+        try:
+            check_availability(list(c.windows))
+        except InvalidAvailability as exc:
+            raise InvalidCalendar(f"invalid calendar: clinician {c.clinician_id}: {exc}") from None
+    return ProgramCalendar(tz, groups, clinicians)
+
+
+def seed_document(path: Path = CONFIG) -> dict:
+    return yaml.safe_load(path.read_text())
 
 
 @cache
 def load_calendar(path: Path = CONFIG) -> ProgramCalendar:
-    raw = yaml.safe_load(path.read_text())
-    groups = tuple(
-        GroupSlot(g["id"], Modality(g["modality"]), Weekday(g["day"]), _t(g["start"]), int(g["minutes"]),
-                  int(g["capacity"]), g["clinician"], g["place"]) for g in raw["groups"])
-    clinicians = tuple(
-        Clinician(c["id"], frozenset(Discipline(d) for d in c["disciplines"]),
-                  tuple(Window(Weekday(w["day"]), _t(w["start"]), _t(w["end"])) for w in c["windows"]))
-        for c in raw["clinicians"])
-    return ProgramCalendar(ZoneInfo(raw["timezone"]), groups, clinicians)
+    return parse_calendar(seed_document(path))

@@ -1,164 +1,263 @@
-"""Placing one week of a plan's sessions inside a participant's availability. Pure.
+"""Placing a plan's sessions for the coming weeks with a solver (OR-Tools CP-SAT). Pure.
 
-A greedy first version: group sessions go into the program's group slots (capacity
-respected, one session of an intervention per day), individual sessions into a
-clinician's window of the right discipline, neither overlapping the participant's
-other sessions. What does not fit is returned as unmet, never dropped silently.
-The scheduling issue replaces this with a solver (CP-SAT) or measures it against one.
+One participant at a time, against what is already booked (``Load``): the service
+places each plan as it arrives, so seats and clinicians' time go first come, first served.
+
+Candidates are every group meeting of the right modality and every start (15-minute
+steps) in a clinician's free window of the right discipline (one clinician per start time:
+the participant's own first, since clinicians of a discipline are interchangeable), kept only when they fall
+inside the participant's availability, after ``not_before``, with a free seat, outside
+cancelled meetings and clear of the participant's fixed sessions. The model chooses at
+most ``sessions`` per intervention and week, one per day, none overlapping; it maximises
+the minutes placed, then keeps each intervention in as few groups (and with as few
+clinicians) as possible across weeks, preferring the groups the participant already has.
+What does not fit is returned as unmet with a reason, never dropped.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from services.contracts.codes import Discipline, Modality, Weekday
+from ortools.sat.python import cp_model
 
-WEEKDAYS = tuple(Weekday)  # date.weekday() order: mon=0 .. sun=6
+from .model import (
+    Clinician,
+    GroupSlot,
+    Load,
+    Placement,
+    Requirement,
+    Span,
+    Unmet,
+    Window,
+    inside,
+    overlaps,
+    weekday_of,
+)
+
 STEP = timedelta(minutes=15)
-
-
-def weekday_of(d: date) -> Weekday:
-    return WEEKDAYS[d.weekday()]
-
-
-@dataclass(frozen=True)
-class Window:
-    day: Weekday
-    start: time
-    end: time
+MINUTE_WEIGHT = 100  # one minute placed outweighs any preference below
+NEW_GROUP_PENALTY = 50  # per extra group (or clinician) an intervention is spread over
+SOLVER_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
-class GroupSlot:
-    group_id: str
-    modality: Modality
-    day: Weekday
-    start: time
-    minutes: int
-    capacity: int
-    clinician_id: str
-    place: str
-
-
-@dataclass(frozen=True)
-class Clinician:
-    clinician_id: str
-    disciplines: frozenset[Discipline]
-    windows: tuple[Window, ...]
-
-
-@dataclass(frozen=True)
-class Requirement:
-    intervention_id: str
-    modality: Modality
-    sessions: int
-    minutes: int
-    discipline: Discipline
-    group: bool
-
-
-@dataclass(frozen=True)
-class Placement:
-    intervention_id: str
-    modality: Modality
-    starts: datetime  # local, naive: the caller attaches the program's time zone
+class Candidate:
+    req: int
+    week: int
+    starts: datetime
     ends: datetime
     clinician_id: str
     group_id: str | None
 
 
 @dataclass(frozen=True)
-class Unmet:
-    intervention_id: str
-    sessions_missing: int
-    reason_code: str
+class PlacementResult:
+    placed: list[Placement]
+    unmet: list[Unmet]
+    minutes_required: int
+    minutes_placed: int  # of the required minutes (a longer group counts its required length)
+    minutes_bound: int  # the solver's upper bound on minutes placeable (== placed when optimal)
+    optimal: bool
 
 
-@dataclass
-class Load:
-    """What is already booked this week, across participants."""
-
-    group_seats: dict[tuple[str, date], int] = field(default_factory=dict)
-    clinician_busy: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+def week_days(week_start: date) -> list[date]:
+    return [week_start + timedelta(days=i) for i in range(7)]
 
 
-def _overlaps(a: tuple[datetime, datetime], spans: Iterable[tuple[datetime, datetime]]) -> bool:
-    return any(a[0] < e and s < a[1] for s, e in spans)
+def _group_candidates(r: int, w: int, days: list[date], req: Requirement, availability, groups, load,
+                      not_before, fixed, counts) -> list[Candidate]:
+    out = []
+    for d in days:
+        for g in groups:
+            if g.modality != req.modality or g.day != weekday_of(d):
+                continue
+            counts["exists"] += 1
+            starts = datetime.combine(d, g.start)
+            ends = starts + timedelta(minutes=g.minutes)
+            if not inside(starts, ends, availability):
+                continue
+            counts["in_availability"] += 1
+            if not_before and starts < not_before:
+                continue
+            counts["not_past"] += 1
+            if (g.group_id, d) in load.cancelled_groups or load.seats_taken(g.group_id, d) >= g.capacity \
+                    or overlaps((starts, ends), load.clinician_absent.get(g.clinician_id, ())):
+                continue
+            counts["free"] += 1
+            if overlaps((starts, ends), fixed):
+                continue
+            out.append(Candidate(r, w, starts, ends, g.clinician_id, g.group_id))
+    return out
 
 
-def _inside(start: datetime, end: datetime, windows: Iterable[Window]) -> bool:
-    day = weekday_of(start.date())
-    return any(w.day == day and w.start <= start.time() and end.time() <= w.end and end.date() == start.date()
-               for w in windows)
+def _leading(c: Clinician, d: date, groups: list[GroupSlot], load: Load) -> list[Span]:
+    """The clinician's own group meetings that day: no individual session then."""
+    return [(datetime.combine(d, g.start), datetime.combine(d, g.start) + timedelta(minutes=g.minutes))
+            for g in groups if g.clinician_id == c.clinician_id and g.day == weekday_of(d)
+            and (g.group_id, d) not in load.cancelled_groups]
 
 
-def place_week(
-    week: list[date],
+def _individual_candidates(r: int, w: int, days: list[date], req: Requirement, availability, clinicians, groups,
+                           load, not_before, fixed, counts, step: timedelta, preferred: str | None) -> list[Candidate]:
+    out = []
+    length = timedelta(minutes=req.minutes)
+    taken: set[datetime] = set()  # clinicians of one discipline are interchangeable: one per start time
+    ordered = sorted(clinicians, key=lambda c: c.clinician_id != preferred)
+    for d in days:
+        for c in ordered:
+            if req.discipline not in c.disciplines:
+                continue
+            busy = [*load.clinician_busy.get(c.clinician_id, ()), *load.clinician_absent.get(c.clinician_id, ()),
+                    *_leading(c, d, groups, load)]
+            for win in (x for x in c.windows if x.day == weekday_of(d)):
+                counts["exists"] += 1
+                t, last = datetime.combine(d, win.start), datetime.combine(d, win.end) - length
+                while t <= last:
+                    span = (t, t + length)
+                    t += step
+                    if not inside(*span, availability):
+                        continue
+                    counts["in_availability"] += 1
+                    if not_before and span[0] < not_before:
+                        continue
+                    counts["not_past"] += 1
+                    if overlaps(span, busy):
+                        continue
+                    counts["free"] += 1
+                    if overlaps(span, fixed) or span[0] in taken:
+                        continue
+                    taken.add(span[0])
+                    out.append(Candidate(r, w, span[0], span[1], c.clinician_id, None))
+    return out
+
+
+def _reason(req: Requirement, counts: Mapping[str, int], had_candidates: bool) -> str:
+    if req.group:
+        if not counts["exists"]:
+            return "no_group_for_modality"
+        if not counts["in_availability"]:
+            return "no_group_slot_in_availability"
+        if not counts["not_past"]:
+            return "no_time_left_this_week"
+        if not counts["free"]:
+            return "groups_full_or_cancelled"
+    else:
+        if not counts["exists"]:
+            return "no_clinician_of_discipline"
+        if not counts["in_availability"]:
+            return "no_clinician_time_in_availability"
+        if not counts["not_past"]:
+            return "no_time_left_this_week"
+        if not counts["free"]:
+            return "clinicians_fully_booked"
+    return "conflicts_with_other_sessions" if had_candidates else "conflicts_with_fixed_sessions"
+
+
+def place_weeks(
+    week_starts: list[date],
     requirements: list[Requirement],
     availability: list[Window],
     groups: list[GroupSlot],
     clinicians: list[Clinician],
     load: Load,
+    *,
     preferred_groups: Mapping[str, str] | None = None,
-) -> tuple[list[Placement], list[Unmet]]:
+    not_before: datetime | None = None,
+    fixed: Iterable[Span] = (),
+    step: timedelta = STEP,
+    time_limit_s: float = SOLVER_SECONDS,
+) -> PlacementResult:
+    """Place ``requirements`` in each week starting at ``week_starts`` (local dates)."""
     preferred_groups = preferred_groups or {}
-    mine: list[tuple[datetime, datetime]] = []
-    placed: list[Placement] = []
-    unmet: list[Unmet] = []
-    ordered = sorted(requirements, key=lambda r: (not r.group, -r.minutes))
-    for req in ordered:
-        days_used: set[date] = set()
-        got = 0
-        for d in week:
-            if got == req.sessions:
-                break
-            if d in days_used:
-                continue
-            p = (_place_group(d, req, availability, groups, load, mine, preferred_groups) if req.group
-                 else _place_individual(d, req, availability, clinicians, load, mine))
-            if p is None:
-                continue
-            placed.append(p)
-            mine.append((p.starts, p.ends))
-            days_used.add(d)
-            got += 1
-        if got < req.sessions:
-            reason = "no_group_slot_in_availability" if req.group else "no_clinician_time_in_availability"
-            unmet.append(Unmet(req.intervention_id, req.sessions - got, reason))
-    placed.sort(key=lambda p: p.starts)
-    return placed, unmet
+    fixed = list(fixed)
+    candidates: list[Candidate] = []
+    counts: dict[tuple[int, int], dict[str, int]] = {}
+    for w, ws in enumerate(week_starts):
+        days = week_days(ws)
+        for r, req in enumerate(requirements):
+            c = counts[(r, w)] = defaultdict(int)
+            if req.group:
+                candidates += _group_candidates(r, w, days, req, availability, groups, load, not_before, fixed, c)
+            else:
+                candidates += _individual_candidates(r, w, days, req, availability, clinicians, groups, load,
+                                                     not_before, fixed, c, step,
+                                                     preferred_groups.get(req.intervention_id))
+
+    chosen, bound, optimal = _solve(candidates, requirements, preferred_groups, week_starts, time_limit_s)
+
+    placed = sorted((Placement(requirements[c.req].intervention_id, requirements[c.req].modality, c.starts, c.ends,
+                               c.clinician_id, c.group_id) for c in chosen), key=lambda p: p.starts)
+    got: dict[tuple[int, int], int] = defaultdict(int)
+    for c in chosen:
+        got[(c.req, c.week)] += 1
+    has_candidates = {(c.req, c.week) for c in candidates}
+    unmet = [Unmet(req.intervention_id, req.sessions - got[(r, w)],
+                   _reason(req, counts[(r, w)], (r, w) in has_candidates), ws)
+             for w, ws in enumerate(week_starts) for r, req in enumerate(requirements)
+             if got[(r, w)] < req.sessions]
+    required = sum(req.sessions * req.minutes for req in requirements) * len(week_starts)
+    placed_minutes = sum(requirements[c.req].minutes for c in chosen)
+    return PlacementResult(placed, unmet, required, placed_minutes, max(bound, placed_minutes), optimal)
 
 
-def _place_group(d, req, availability, groups, load, mine, preferred) -> Placement | None:
-    day = weekday_of(d)
-    candidates = [g for g in groups if g.modality == req.modality and g.day == day]
-    candidates.sort(key=lambda g: g.group_id != preferred.get(req.intervention_id))
-    for g in candidates:
-        starts = datetime.combine(d, g.start)
-        ends = starts + timedelta(minutes=g.minutes)
-        if not _inside(starts, ends, availability) or _overlaps((starts, ends), mine):
-            continue
-        if load.group_seats.get((g.group_id, d), 0) >= g.capacity:
-            continue
-        load.group_seats[(g.group_id, d)] = load.group_seats.get((g.group_id, d), 0) + 1
-        return Placement(req.intervention_id, req.modality, starts, ends, g.clinician_id, g.group_id)
-    return None
+def _solve(candidates: list[Candidate], requirements: list[Requirement], preferred: Mapping[str, str],
+           week_starts: list[date], time_limit_s: float) -> tuple[list[Candidate], int, bool]:
+    if not candidates:
+        return [], 0, True
+    m = cp_model.CpModel()
+    origin = datetime.combine(min(week_starts), datetime.min.time())
+    x = [m.NewBoolVar(f"x{i}") for i in range(len(candidates))]
+    per_req_week: dict[tuple[int, int], list] = defaultdict(list)
+    per_req_day: dict[tuple[int, date], list] = defaultdict(list)
+    per_req_resource: dict[tuple[int, str], list] = defaultdict(list)
+    intervals = []
+    for i, c in enumerate(candidates):
+        per_req_week[(c.req, c.week)].append(x[i])
+        per_req_day[(c.req, c.starts.date())].append(x[i])
+        per_req_resource[(c.req, c.group_id or c.clinician_id)].append(x[i])
+        s = int((c.starts - origin).total_seconds() // 60)
+        e = int((c.ends - origin).total_seconds() // 60)
+        intervals.append(m.NewOptionalIntervalVar(s, e - s, e, x[i], f"iv{i}"))
+    for (r, _w), xs in per_req_week.items():
+        m.Add(sum(xs) <= requirements[r].sessions)
+    for xs in per_req_day.values():
+        m.AddAtMostOne(xs)
+    m.AddNoOverlap(intervals)  # the participant is in one place at a time
+
+    minutes = sum(x[i] * requirements[c.req].minutes for i, c in enumerate(candidates))
+    spread = []
+    for (r, resource), xs in per_req_resource.items():
+        used = m.NewBoolVar(f"used_{r}_{resource}")
+        for v in xs:
+            m.AddImplication(v, used)
+        if preferred.get(requirements[r].intervention_id) != resource:
+            spread.append(used)
+    m.Maximize(minutes * MINUTE_WEIGHT - NEW_GROUP_PENALTY * sum(spread))
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = 1  # deterministic, and the machine is shared
+    status = solver.Solve(m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return [], 0, False
+    chosen = [c for i, c in enumerate(candidates) if solver.Value(x[i])]
+    # the bound on minutes: the objective's bound, with the preference terms at their best
+    bound = int(solver.BestObjectiveBound() // MINUTE_WEIGHT) + 1 if status != cp_model.OPTIMAL else None
+    placed = sum(requirements[c.req].minutes for c in chosen)
+    return chosen, (placed if bound is None else bound), status == cp_model.OPTIMAL
 
 
-def _place_individual(d, req, availability, clinicians, load, mine) -> Placement | None:
-    day = weekday_of(d)
-    length = timedelta(minutes=req.minutes)
-    for c in clinicians:
-        if req.discipline not in c.disciplines:
-            continue
-        busy = load.clinician_busy.setdefault(c.clinician_id, [])
-        for w in (w for w in c.windows if w.day == day):
-            t = datetime.combine(d, w.start)
-            last = datetime.combine(d, w.end) - length
-            while t <= last:
-                span = (t, t + length)
-                if _inside(*span, availability) and not _overlaps(span, mine) and not _overlaps(span, busy):
-                    busy.append(span)
-                    return Placement(req.intervention_id, req.modality, t, t + length, c.clinician_id, None)
-                t += STEP
-    return None
+def weeks_ahead(start_date: date, expected_weeks: int, today: date, horizon: int) -> list[date]:
+    """The plan's weeks (from its start date, 7 days each) not yet over, at most ``horizon``."""
+    weeks = [start_date + timedelta(days=7 * k) for k in range(expected_weeks)]
+    return [w for w in weeks if w + timedelta(days=7) > today][:horizon]
+
+
+def place_week(week: list[date], requirements: list[Requirement], availability: list[Window],
+               groups: list[GroupSlot], clinicians: list[Clinician], load: Load,
+               preferred_groups: Mapping[str, str] | None = None) -> tuple[list[Placement], list[Unmet]]:
+    """One week, the shape the first (greedy) version had."""
+    result = place_weeks([week[0]], requirements, availability, groups, clinicians, load,
+                         preferred_groups=preferred_groups)
+    return result.placed, result.unmet
