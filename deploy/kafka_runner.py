@@ -17,6 +17,15 @@ LIB = KAFKA_DIR / "lib"
 STAMP = LIB / ".pom.sha256"
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id (url-safe base64 of a random UUID). Like Kafka's own Uuid.randomUuid,
+    never one that starts with '-': the storage tool would read it as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def assemble() -> Path:
     """Copy the broker and its runtime dependencies into deploy/kafka/lib (once per pom)."""
     pom = KAFKA_DIR / "pom.xml"
@@ -84,7 +93,7 @@ class KafkaBroker:
     def format(self, props: Path) -> None:
         if (self.data_dir / "logs" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
                        check=True, capture_output=True)
 

@@ -16,7 +16,8 @@ from deploy.demo_cohort import assessment
 from deploy.prefect_runner import start_flow_server
 from services.aftercare.domain.measures import day_number
 from services.contracts.topics import events_topic
-from tests.e2e.test_care_path import admit, attend_until_step_down, flow_runs, poll
+from tests.e2e.test_care_path import admit, attend_until_step_down, flow_runs
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.e2e
 

@@ -14,6 +14,7 @@ from deploy import api_client as api
 from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from services.contracts.base import SERVICES
 from services.contracts.topics import dead_letter_topic, events_topic
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.e2e
 
@@ -25,14 +26,6 @@ CARE_PATH = [
 ]
 
 
-def poll(fn, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = fn()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def get_json(http: httpx.Client, url: str):

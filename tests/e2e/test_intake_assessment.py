@@ -16,6 +16,7 @@ from services.contracts.codes import RelapseRisk
 from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_aftercare import RelapseRiskDetected
 from services.contracts.topics import events_topic
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +31,6 @@ def types_of(reader, pid: str) -> list[str]:
     return [r.headers["ce_type"].decode().split(".")[2] for r in mine]
 
 
-def poll(fn, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := fn():
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def test_a_complete_assessment_emits_exactly_one_assessment_completed(stack, readers):

@@ -2,7 +2,6 @@
 with correlation and trace ids, and W3C trace context from cause to effect."""
 
 import json
-import time
 
 import httpx
 import pytest
@@ -12,6 +11,7 @@ from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from services.contracts.base import SERVICES
 from services.contracts.topics import CONSUMERS, events_topic
 from services.eventing.tracing import new_trace, parse_traceparent
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +25,13 @@ def log_lines(stack, service: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def wait_for(fn, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := fn():
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def test_every_service_answers_metrics_with_the_named_metrics(stack):
     with httpx.Client(timeout=15) as http:
         pid = api.refer(http, stack.urls(), referral(5))["participant_id"]
         api.assess(http, stack.urls(), pid, assessment(5))
-        wait_for(lambda: api.plan(http, stack.urls(), pid), 60, "a plan")
+        poll(lambda: api.plan(http, stack.urls(), pid), 60, "a plan")
         pages = {s: http.get(f"{stack.url(s)}/metrics") for s in CONSUMERS}
     for service, r in pages.items():
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
@@ -86,11 +79,11 @@ def test_one_participants_trace_id_is_in_the_logs_of_all_four_services(stack):
     with httpx.Client(timeout=15, headers={"traceparent": journey.traceparent}) as http:
         pid = api.refer(http, urls, referral(8))["participant_id"]
         assert api.assess(http, urls, pid, assessment(8))["admitted_to_iop"]
-        booked = wait_for(lambda: api.sessions(http, urls, pid), 60, "sessions")
+        booked = poll(lambda: api.sessions(http, urls, pid), 60, "sessions")
         for s in booked["sessions"][:3]:
             api.attend(http, urls, s["session_id"])
         api.assess(http, urls, pid, reassessment(8, phq9=IMPROVED_PHQ9))  # step-down is measurement-based
-        care = wait_for(lambda: (a := api.aftercare(http, urls, pid)) and a["follow_ups"] and a, 60, "aftercare")
+        care = poll(lambda: (a := api.aftercare(http, urls, pid)) and a["follow_ups"] and a, 60, "aftercare")
         day7 = next(f for f in care["follow_ups"] if f["day_offset"] == 7)
         api.check_in(http, urls, day7["follow_up_id"], {
             "phq9_total": 9, "phq9_item9": 0, "substance_use_since_last_contact": True,
@@ -102,7 +95,7 @@ def test_one_participants_trace_id_is_in_the_logs_of_all_four_services(stack):
         consumed = {s: [line for line in lines if line["event"] == "event.consumed"] for s, lines in found.items()}
         return found if all(consumed.values()) else None
 
-    found = wait_for(traced, 60, "the journey's trace id in every service's consumed-event logs")
+    found = poll(traced, 60, "the journey's trace id in every service's consumed-event logs")
     for service, lines in found.items():
         assert {line["service"] for line in lines} == {service}
         consumed = [line for line in lines if line["event"] == "event.consumed"]

@@ -3,7 +3,6 @@ PlanRevised, stale or out-of-bounds edits are refused with the reason, sign-off 
 participant, goals met and review requests produce ProgressReviewed. (Rescheduling on
 PlanRevised is scheduling's part.)"""
 
-import time
 
 import httpx
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from deploy import api_client as api
 from deploy.demo_cohort import assessment, referral
 from services.contracts.topics import events_topic
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +24,6 @@ EDIT = [
 CLINICIAN = {"staff_id": "staff-17"}
 
 
-def poll(fn, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := fn():
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def test_api_edits_sign_off_and_reviews(stack, readers):

@@ -110,3 +110,4 @@ def test_no_event_field_names_identifying_details():
               "notes", "narrative"}
     for model in EVENT_TYPES.values():
         assert not banned & set(model.model_fields), model.__name__
+
