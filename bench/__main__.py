@@ -30,14 +30,14 @@ def faults(participants: int = typer.Option(1000, help="participants per scenari
 
     from deploy.processes import free_port
     from deploy.stack import Stack, StackConfig
-    from services.contracts.base import SERVICES
+    from services.contracts.topics import CONSUMERS
 
     from .faults import kill_workers, poison, replay_everything, restart_broker, two_workers_one_killed
 
     data_dir = Path("data/faults").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(StackConfig(data_dir=data_dir, kafka_port=free_port(), prefect_port=free_port(),
-                              service_ports={s: free_port() for s in SERVICES}, prefect_ui=False))
+                              service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False))
     stack.start()
     try:
         timeout = max(300.0, participants * 1.0)

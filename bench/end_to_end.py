@@ -21,7 +21,7 @@ from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from deploy.processes import free_port
 from deploy.stack import Stack, StackConfig
 from services.contracts.base import SERVICES
-from services.contracts.topics import events_topic
+from services.contracts.topics import CONSUMERS, events_topic
 
 from .kafka_baseline import raw_kafka_baseline
 from .observer import EventObserver
@@ -67,7 +67,7 @@ async def run_benchmark(cfg: BenchConfig) -> dict:
     data_dir = (cfg.out_dir / "stack").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(StackConfig(data_dir=data_dir, kafka_port=free_port(), prefect_port=free_port(),
-                              service_ports={s: free_port() for s in SERVICES}, prefect_ui=False,
+                              service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False,
                               extra_env={"CONTINUUM_LOG_LEVEL": "WARNING"}))
     print(f"starting the stack in {data_dir} …", flush=True)
     stack.start()

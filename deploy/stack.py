@@ -13,7 +13,7 @@ import httpx
 
 from services.contracts.base import SERVICES
 from services.contracts.topics import CONSUMERS
-from services.eventing.settings import ContinuumSettings, KafkaSettings
+from services.eventing.settings import DEFAULT_PORTS, ContinuumSettings, KafkaSettings
 from services.eventing.topic_admin import create_topics
 
 from .api_client import Urls
@@ -26,13 +26,17 @@ from .processes import free_port, signal_stop, start, stop, wait_until
 class StackConfig:
     data_dir: Path = Path("data")
     kafka_port: int = 19092
-    kafka_controller_port: int = 19093
+    kafka_controller_port: int | None = None  # None: 19093 beside the default port, else a free one
     prefect_port: int = 4200
     service_ports: dict[str, int] = field(default_factory=lambda: {
         "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105})
     topic_prefix: str = ""
     prefect_ui: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for service, port in DEFAULT_PORTS.items():  # a service left out keeps its default port
+            self.service_ports.setdefault(service, port)
 
     @classmethod
     def from_env(cls) -> "StackConfig":
