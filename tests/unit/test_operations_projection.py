@@ -60,3 +60,30 @@ def test_a_dead_letter_is_keyed_by_its_position_and_counted_by_reason():
     assert dict(up.key) == {"topic": "t.continuum.planning.dead-letter", "partition": 0, "offset": 7}
     assert up.put["reason_code"] == "unknown_type" and up.put["consumer"] == "planning"
     assert merge(merge(None, up), up) == merge(None, up), "a redelivered dead letter changes nothing"
+
+
+def test_a_placement_over_two_weeks_files_each_week_and_each_session_under_its_own_week():
+    from datetime import UTC, date, datetime, timedelta
+
+    from services.contracts import events_scheduling as sc
+    from services.operations.domain.projection import Meta
+
+    week1, week2 = date(2026, 11, 30), date(2026, 12, 7)
+    t = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
+
+    def session(n: int, week: date) -> sc.ScheduledSession:
+        start = t + timedelta(days=7 * (week == week2) + n)
+        return sc.ScheduledSession(session_id=f"s{n}-{week.day}", intervention_id="i1", modality="group_process",
+                                   starts_at=start, ends_at=start + timedelta(hours=3), clinician_id="c-ana",
+                                   mode="in_person", week_start=week)
+
+    event = sc.SessionsScheduled(
+        participant_id="p-1", plan_id="plan-1", plan_version=1, week_start=week1,
+        sessions=(session(0, week1), session(1, week2)), weekly_hours_scheduled=3, weekly_hours_required=9,
+        weeks=(sc.WeekHours(week_start=week1, hours_scheduled=3, hours_required=9),
+               sc.WeekHours(week_start=week2, hours_scheduled=6, hours_required=9)))
+    ups = project(event, Meta("continuum.scheduling.sessions_scheduled.v1", "t", "adult-mh", t))
+    weeks = {dict(u.key)["week_start"]: u.put["hours_scheduled"] for u in ups if u.table == "weeks"}
+    assert weeks == {"2026-11-30": 3, "2026-12-07": 6}
+    filed = {dict(u.key)["session_id"]: u.put["week_start"] for u in ups if u.table == "sessions"}
+    assert filed == {"s0-30": "2026-11-30", "s1-7": "2026-12-07"}

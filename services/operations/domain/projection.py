@@ -83,17 +83,18 @@ def _step_down(e: pl.ReadyForStepDown, m: Meta) -> list[Upsert]:
 
 
 def _scheduled(e: sc.SessionsScheduled, m: Meta) -> list[Upsert]:
-    ups = [
-        Upsert.of("plans", {"plan_id": e.plan_id}, put=_owner(e, m), earliest={"scheduled_at": m.time}),
-        Upsert.of("weeks", {"plan_id": e.plan_id, "plan_version": e.plan_version,
-                            "week_start": e.week_start.isoformat()},
-                  put={**_owner(e, m), "hours_scheduled": e.weekly_hours_scheduled,
-                       "hours_required": e.weekly_hours_required}),
-    ]
+    """One placement may cover several plan weeks (``weeks``); each session files under its own week."""
+    weeks = e.weeks or (sc.WeekHours(week_start=e.week_start, hours_scheduled=e.weekly_hours_scheduled,
+                                     hours_required=e.weekly_hours_required),)
+    ups = [Upsert.of("plans", {"plan_id": e.plan_id}, put=_owner(e, m), earliest={"scheduled_at": m.time})]
+    ups += [Upsert.of("weeks", {"plan_id": e.plan_id, "plan_version": e.plan_version,
+                                "week_start": w.week_start.isoformat()},
+                      put={**_owner(e, m), "hours_scheduled": w.hours_scheduled,
+                           "hours_required": w.hours_required}) for w in weeks]
     for s in e.sessions:
         ups.append(Upsert.of("sessions", {"session_id": s.session_id},
                              put={**_owner(e, m), "plan_id": e.plan_id, "modality": s.modality,
-                                  "week_start": e.week_start.isoformat(), "starts_at": s.starts_at,
+                                  "week_start": (s.week_start or e.week_start).isoformat(), "starts_at": s.starts_at,
                                   "minutes": round((s.ends_at - s.starts_at).total_seconds() / 60)},
                              earliest={"scheduled_at": m.time}))
     return ups
