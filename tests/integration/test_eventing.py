@@ -19,33 +19,16 @@ from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_intake import AssessmentCompleted, AvailabilityWindow, InstrumentScore
 from services.contracts.topics import dead_letter_topic, declared_topics, events_topic
 from services.eventing.consumer import EventConsumer, IncomingMessage, Outcome
-from services.eventing.database import Database, OutboxMessage
+from services.eventing.database import OutboxMessage
 from services.eventing.kafka_clients import idempotent_producer
 from services.eventing.outbox import Outbox
 from services.eventing.relay import OutboxRelay
-from services.eventing.settings import ContinuumSettings, KafkaSettings
-from services.eventing.topic_admin import create_topics
+from services.eventing.settings import KafkaSettings
 from services.planning.handlers import HANDLERS as PLANNING_HANDLERS
-from services.planning.tables import PlanningBase, PlanVersion
+from services.planning.tables import PlanVersion
 from tests.support.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def prefix(kafka_stack) -> str:
-    """Fresh topics per test, so tests never see each other's events."""
-    p = f"{kafka_stack.config.topic_prefix}it{uuid.uuid4().hex[:6]}."
-    create_topics(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), ContinuumSettings(topic_prefix=p))
-    return p
-
-
-@pytest.fixture
-async def planning_db(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'planning.db'}", PlanningBase.metadata)
-    await db.create_all()
-    yield db
-    await db.dispose()
 
 
 def assessment_event(pid: str) -> AssessmentCompleted:

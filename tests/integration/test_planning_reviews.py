@@ -32,10 +32,9 @@ from services.eventing.consumer import EventConsumer, IncomingMessage, Outcome
 from services.eventing.database import Database, OutboxMessage
 from services.eventing.kafka_clients import idempotent_producer
 from services.eventing.relay import OutboxRelay
-from services.eventing.settings import ContinuumSettings, KafkaSettings
-from services.eventing.topic_admin import create_topics
+from services.eventing.settings import KafkaSettings
 from services.planning.handlers import HANDLERS
-from services.planning.tables import CarePlanState, ParkedInput, PlanningBase
+from services.planning.tables import CarePlanState, ParkedInput
 from tests.support.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.integration
@@ -45,18 +44,8 @@ T0 = datetime(2026, 11, 2, 18, tzinfo=UTC)
 
 
 @pytest.fixture
-def prefix(kafka_stack) -> str:
-    p = f"{kafka_stack.config.topic_prefix}pl{uuid.uuid4().hex[:6]}."
-    create_topics(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), ContinuumSettings(topic_prefix=p))
-    return p
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'planning.db'}", PlanningBase.metadata)
-    await database.create_all()
-    yield database
-    await database.dispose()
+def db(planning_db):
+    return planning_db
 
 
 def open_reader(bootstrap: str, topic: str) -> TopicReader:
