@@ -3,8 +3,7 @@ assessed, attending their first sessions, re-assessed, stepping down into afterc
 
 import random
 from dataclasses import dataclass, field
-
-import httpx
+from pathlib import Path
 
 from . import api_client as api
 from .api_client import Urls
@@ -124,11 +123,11 @@ class Participant:
 class DemoCohort:
     """Drives the cohort one step at a time (``admit`` once, then ``step`` repeatedly)."""
 
-    def __init__(self, urls: Urls, size: int = 20, attend_sessions: int = 3):
+    def __init__(self, urls: Urls, size: int = 20, attend_sessions: int = 3, data_dir: Path | None = None):
         self.urls = urls
         self.people = [Participant(i) for i in range(size)]
         self.attend_sessions = attend_sessions
-        self.http = httpx.Client(timeout=15)
+        self.http = api.client(api.CARE_TEAM, data_dir=data_dir)  # the care team's front end, demo tenant
 
     def admit(self) -> None:
         for p in self.people:

@@ -59,7 +59,7 @@ def attend_until_step_down(stack, http: httpx.Client, pid: str, index: int) -> d
 def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers):
     prefix = stack.config.topic_prefix
     reader = readers(*[events_topic(s, prefix) for s in SERVICES])
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = admit(stack, http, 1)
         aftercare = attend_until_step_down(stack, http, pid, 1)
 
@@ -122,7 +122,7 @@ def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers
 def test_redelivered_events_cause_no_second_effect(stack, readers):
     prefix = stack.config.topic_prefix
     reader = readers(*[events_topic(s, prefix) for s in SERVICES])
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = admit(stack, http, 4)
         attend_until_step_down(stack, http, pid, 4)
         reader.wait_for(lambda rs: len(reader.events(pid, "follow_up_scheduled.v1")) == 4, 30, "follow-ups")
@@ -172,13 +172,13 @@ def test_poison_messages_are_dead_lettered_and_the_worker_keeps_going(stack, rea
         if r.value in poison:
             assert poison[r.value] in r.headers["dlq_reason"].decode()
             assert r.headers["origin"] == b"e2e" and r.headers["dlq_topic"].decode() == intake_topic
-    with httpx.Client(timeout=15) as http:  # the worker keeps going
+    with stack.client() as http:  # the worker keeps going
         pid = admit(stack, http, 2)
         poll(lambda: api.plan(http, stack.urls(), pid), 60, "a plan after poison")
 
 
 def test_bad_http_input_names_the_field(stack):
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         intake = stack.url("intake")
         body = referral(3)
         r = http.post(f"{intake}/referrals", json={**body, "participant": {**body["participant"], "date_of_birth": "x"}})

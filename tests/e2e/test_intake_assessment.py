@@ -35,7 +35,7 @@ def types_of(reader, pid: str) -> list[str]:
 
 def test_a_complete_assessment_emits_exactly_one_assessment_completed(stack, readers):
     reader = intake_reader(stack, readers)
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, stack.urls(), referral(11))["participant_id"]
         outcome = api.assess(http, stack.urls(), pid, assessment(11))
         assert outcome["admitted_to_iop"] and outcome["recommended_level_of_care"] == "2.1"
@@ -51,7 +51,7 @@ def test_a_complete_assessment_emits_exactly_one_assessment_completed(stack, rea
 
 def test_an_at_risk_participant_is_flagged_before_completion_and_not_admitted(stack, readers):
     reader = intake_reader(stack, readers)
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, stack.urls(), referral(7))["participant_id"]
         outcome = api.assess(http, stack.urls(), pid, assessment(7))
         assert outcome["safety_flagged"] and not outcome["admitted_to_iop"]
@@ -68,7 +68,7 @@ def test_an_at_risk_participant_is_flagged_before_completion_and_not_admitted(st
 
 def test_a_non_iop_recommendation_is_referred_out_and_planning_makes_no_plan(stack, readers):
     reader = intake_reader(stack, readers)
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         out = api.refer(http, stack.urls(), referral(19))["participant_id"]
         assert api.assess(http, stack.urls(), out, assessment(19))["recommended_level_of_care"] == "1"
         control = api.refer(http, stack.urls(), referral(12))["participant_id"]
@@ -84,7 +84,7 @@ def test_a_non_iop_recommendation_is_referred_out_and_planning_makes_no_plan(sta
 
 def test_a_reassessment_is_linked_to_the_episode_and_makes_no_second_plan(stack, readers):
     reader = intake_reader(stack, readers)
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, stack.urls(), referral(13))["participant_id"]
         first = api.assess(http, stack.urls(), pid, assessment(13))
         poll(lambda: api.plan(http, stack.urls(), pid), 60, "a plan")
@@ -105,7 +105,7 @@ def test_a_reassessment_is_linked_to_the_episode_and_makes_no_second_plan(stack,
 
 def test_a_step_back_up_re_referral_takes_its_path(stack, readers):
     reader = intake_reader(stack, readers)
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, stack.urls(), referral(14))["participant_id"]
         first = api.assess(http, stack.urls(), pid, assessment(14))
         relapse = RelapseRiskDetected(participant_id=pid, follow_up_id=f"fu-{uuid.uuid4().hex[:8]}",
@@ -131,7 +131,7 @@ def test_a_step_back_up_re_referral_takes_its_path(stack, readers):
 def test_bad_requests_are_refused_with_the_reason(stack):
     intake = stack.url("intake")
     body = assessment(15)
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, stack.urls(), referral(15))["participant_id"]
         aid = http.post(f"{intake}/participants/{pid}/assessments", json={"kind": "initial"}).json()["assessment_id"]
         base = f"{intake}/assessments/{aid}"
@@ -162,7 +162,7 @@ def test_a_retried_request_creates_nothing_twice(stack, readers):
     reader = intake_reader(stack, readers)
     intake = stack.url("intake")
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         first = http.post(f"{intake}/referrals", json=referral(16), headers=key)
         retry = http.post(f"{intake}/referrals", json=referral(16), headers=key)
         assert first.status_code == retry.status_code == 201 and first.json() == retry.json()
@@ -200,7 +200,7 @@ def test_no_intake_event_carries_a_name_birth_date_contact_or_narrative(stack, r
     body["sections"]["psychosocial"] |= {"living_situation": f"living {marker}"}
     body["completion"] |= {"override": {"level_of_care": "2.5", "reason_code": "clinical_judgement",
                                         "note": f"note {marker}"}}
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, stack.urls(), {**referral(18), "participant": person,
                                              "reason": f"reason {marker}"})["participant_id"]
         api.assess(http, stack.urls(), pid, body)

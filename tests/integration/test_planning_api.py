@@ -4,7 +4,6 @@ participant, goals met and review requests produce ProgressReviewed. (Rescheduli
 PlanRevised is scheduling's part.)"""
 
 
-import httpx
 import pytest
 
 from deploy import api_client as api
@@ -29,7 +28,7 @@ CLINICIAN = {"staff_id": "staff-17"}
 def test_api_edits_sign_off_and_reviews(stack, readers):
     reader = readers(events_topic("planning", stack.config.topic_prefix))
     urls = stack.urls()
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, urls, referral(5))["participant_id"]
         assert api.assess(http, urls, pid, assessment(5))["admitted_to_iop"]
         first = poll(lambda: api.plan(http, urls, pid), 60, "a plan")["plan"]
