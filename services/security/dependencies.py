@@ -81,10 +81,12 @@ def _outcome(status_code: int, access: Access) -> str:
 
 
 async def _write(request: Request, access: Access, outcome: str, status_code: int) -> None:
+    asked = request.path_params.get("participant_id")  # a participant looked for and not found
+    touched = access.participants.items() or [(asked, None)]
     rows = [AuditRecord(access.tenant, access.principal.subject, access.role, access.action,
                         access.resource or request.scope["route"].path, pid, program, access.purpose, outcome,
                         status_code)
-            for pid, program in (access.participants.items() or [(None, None)])]
+            for pid, program in touched]
     async with request.app.state.runtime.db.transaction() as session:
         for row in rows:
             append(session, row)
