@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Id
+from services.contracts.codes import MissedReason, Weekday
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
-from services.contracts.codes import MissedReason, Weekday
 
 from . import ics
 from .calendar_config import InvalidCalendar

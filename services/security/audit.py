@@ -30,7 +30,8 @@ class AuditEntry(AuditBase):
     participant_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     program_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     purpose: Mapped[str] = mapped_column(String(32))
-    outcome: Mapped[str] = mapped_column(String(16), doc="success | forbidden | not_found | out_of_scope | refused | error")
+    outcome: Mapped[str] = mapped_column(
+        String(16), doc="success | forbidden | not_found | out_of_scope | refused | error")
     status_code: Mapped[int] = mapped_column(Integer)
 
 

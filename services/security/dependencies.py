@@ -11,14 +11,10 @@ from typing import Literal
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.eventing.logging import get_logger
-
 from .audit import AuditRecord, append
 from .principal import Principal
 from .roles import Permission, granting_role
 from .tokens import InvalidToken, TokenAuthority
-
-log = get_logger(__name__)
 
 PurposeOfUse = Literal["treatment", "emergency_treatment", "care_coordination", "operations", "payment", "audit"]
 """HL7 purpose-of-use, in words: why the caller looks (``X-Purpose-Of-Use``; default treatment)."""

@@ -1,28 +1,35 @@
 """The roles and what each may do: the one place the permission matrix is written down.
 
-| permission            | routes                                                               | roles |
-|-----------------------|----------------------------------------------------------------------|-------|
-| referral.create       | intake POST /referrals                                               | clinician, psychiatrist, case_manager, care_coordinator, integration_client |
-| participant.read      | intake GET /participants/{id} (ids, codes, scores)                   | clinician, psychiatrist, case_manager, care_coordinator, integration_client |
-| assessment.read       | intake GET assessments                                               | clinician, psychiatrist, case_manager |
-| assessment.write      | intake open/record/sign/score/complete an assessment                 | clinician, psychiatrist, case_manager |
-| plan.read             | planning GET /participants/{id}/plan                                 | clinician, psychiatrist, case_manager, care_coordinator |
-| plan.write            | planning revisions, signatures, goals met, reviews, flag resolution  | clinician, psychiatrist |
-| sessions.read         | scheduling sessions, hours, iCalendar feeds, the calendar            | clinician, psychiatrist, case_manager, scheduler, care_coordinator |
-| attendance.write      | scheduling check-in, attendance, cancellation of a session           | clinician, case_manager, scheduler |
-| availability.write    | scheduling PUT availability                                          | case_manager, scheduler |
-| staffing.write        | scheduling clinician absences, cancelled group meetings, PUT calendar | scheduler |
-| aftercare.read        | aftercare GET /participants/{id}/aftercare, outreach tasks           | clinician, psychiatrist, case_manager, care_coordinator |
-| aftercare.write       | aftercare relapse-prevention plan, confirmation, reminder contact, check-in answers | clinician, case_manager, care_coordinator |
-| follow_up.run         | aftercare POST /follow-ups/{id}/open and /grace-check                | workflow |
-| measures.read         | aftercare GET /measures/follow-up (aggregates)                       | operations, care_coordinator |
-| dashboard.read        | operations GET /api/figures, /api/consumer-lag (aggregates)          | operations |
-| audit.read            | GET /audit on every service                                          | privacy_officer |
+permission          routes                                                       roles
+referral.create     intake POST /referrals                                       clinician, psychiatrist, case_manager,
+                                                                                 care_coordinator, integration_client
+participant.read    intake GET /participants/{id} (ids, codes, scores)           the same
+assessment.read     intake GET an assessment, a participant's assessments        clinician, psychiatrist, case_manager
+assessment.write    intake open, record, sign, score, complete an assessment     clinician, psychiatrist, case_manager
+plan.read           planning GET /participants/{id}/plan                         clinician, psychiatrist, case_manager,
+                                                                                 care_coordinator
+plan.write          planning revisions, signatures, goals met, reviews,          clinician, psychiatrist
+                    safety-flag resolution
+sessions.read       scheduling sessions, hours, iCalendar feeds, GET /calendar   clinician, psychiatrist, case_manager,
+                                                                                 scheduler, care_coordinator
+attendance.write    scheduling check-in, attendance, cancellation of a session   clinician, case_manager, scheduler
+availability.write  scheduling PUT availability                                  case_manager, scheduler
+staffing.write      scheduling clinician absences, cancelled group meetings,     scheduler
+                    PUT /calendar
+aftercare.read      aftercare GET /participants/{id}/aftercare, outreach tasks   clinician, psychiatrist, case_manager,
+                                                                                 care_coordinator
+aftercare.write     aftercare relapse-prevention plan, confirmation, reminder    clinician, case_manager,
+                    contact, check-in answers                                    care_coordinator
+follow_up.run       aftercare POST /follow-ups/{id}/open and /grace-check        workflow
+measures.read       aftercare GET /measures/follow-up (aggregates)               operations, care_coordinator
+dashboard.read      operations GET /api/figures, /api/consumer-lag (aggregates)  operations
+audit.read          GET /audit on every service                                  privacy_officer
 
 Two roles beyond the people of the care team: ``workflow`` is the follow-up flow server (Prefect)
 opening check-ins and checking grace windows, nothing else; ``privacy_officer`` reads the audit
 trail, nothing else. ``operations`` reads aggregates only, never a participant's record; a
-``scheduler`` reads and changes sessions but never an assessment or a plan."""
+``scheduler`` reads and changes sessions but never an assessment or a plan. /health, /metrics,
+/docs and the dashboard page need no token (no participant data)."""
 
 from enum import StrEnum
 

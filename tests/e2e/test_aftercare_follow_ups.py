@@ -214,7 +214,8 @@ def test_restarting_the_prefect_server_keeps_the_scheduled_runs(stack):
             httpx.get(f"{stack.prefect.api_url}/health", timeout=2)
         stack.prefect.start()
         if stack.procs["workflows"].poll() is not None:  # the flow server gave up while Prefect was down
-            stack.procs["workflows"] = start_flow_server(stack.prefect, stack.data_dir / "logs" / "workflows.log")
+            stack.procs["workflows"] = start_flow_server(stack.prefect, stack.data_dir / "logs" / "workflows.log",
+                                                         stack.service_env())
 
         after = {r["id"]: r for r in flow_runs(stack, ids)}
         assert {i: r["expected_start_time"] for i, r in after.items()} == before
