@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.contracts.codes import Instrument
 from services.eventing.runtime import ServiceRuntime, UnitOfWork
+from services.privacy.ports import KeyManagement
 
 from . import handlers
 from .commands import (
@@ -44,6 +45,10 @@ IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=200,
 
 def _rt(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
+
+
+def _keys(request: Request) -> KeyManagement:
+    return _rt(request).extras["keys"]
 
 
 async def _command(request: Request, key: str | None, body: BaseModel | None, status_code: int,
@@ -162,9 +167,10 @@ async def post_completion(assessment_id: str, body: CompleteAssessment, request:
                           idempotency_key: str | None = IdempotencyKey):
     """Complete the assessment once its required sections are signed and its instruments
     scored: the level-of-care decision (a clinician may override it, with a reason).
-    Only level 2.1 goes on to planning; the others are referred out."""
+    Only level 2.1 goes on to planning; the others are referred out. The goals in the
+    participant's words travel in AssessmentCompleted sealed for the participant."""
     async def act(uow: UnitOfWork) -> dict:
-        a, _ = await handlers.complete_assessment(uow.session, uow.outbox, assessment_id, body)
+        a, _ = await handlers.complete_assessment(uow.session, uow.outbox, assessment_id, body, _keys(request))
         return _outcome(a)
     return await _command(request, idempotency_key, body, 200, act)
 
@@ -224,3 +230,16 @@ async def get_participant(participant_id: str, request: Request) -> dict:
                        "prior_episode_id": r.prior_episode_id, "status": r.status} for r in referrals],
         "assessments": [_outcome(a) for a in assessments],
     }
+
+
+@router.delete("/participants/{participant_id}/data-key")
+async def delete_data_key(participant_id: str, request: Request) -> dict:
+    """Crypto-shredding: delete the participant's data key. Every sealed copy of their words
+    (goals in AssessmentCompleted on the topics, planning's copy) can no longer be opened;
+    consumers still handle those events by their ids and codes, and show the words as
+    unavailable. Intake's own record stays (the clinical record, under its retention rules).
+    A later assessment seals under a new key. Repeating it changes nothing."""
+    async with _rt(request).db.sessions() as s:
+        shredded = await handlers.shred_data_keys(s, _keys(request), participant_id)
+    return {"participant_id": participant_id,
+            "shredded_keys": [{"key_id": k.key_id, "shredded_at": k.shredded_at} for k in shredded]}
