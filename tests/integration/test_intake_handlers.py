@@ -105,7 +105,7 @@ async def test_a_complete_iop_assessment_emits_one_assessment_completed(db, keys
     assert done["recommended_level_of_care"] == "2.1" and done["rationale_codes"][0] == "iop_appropriate"
     assert {s["instrument"] for s in done["scores"]} == {i.value for i in Instrument}
     assert len(done["dimensions"]) == 6 and {s["section"] for s in done["signatures"]} == {s.value for s in Section}
-    assert done["availability"] and done["goal_ids"] == [f"{aid}-goal1"]
+    assert done["availability"] and done["goal_ids"] == [f"{aid}-goal1", f"{aid}-goal2"]
     words = [g["text"] for g in assessment(1)["sections"]["clinical_interview"]["goals"]]
     assert [g["goal_id"] for g in done["goals"]] == done["goal_ids"]  # the words travel, sealed
     assert [open_sealed(keys, pid, goal_field(g["goal_id"]), SealedValue.model_validate(g["text"]))
