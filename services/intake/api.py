@@ -19,6 +19,7 @@ from services.contracts.codes import Instrument
 from services.eventing.runtime import ServiceRuntime, UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
+from services.privacy.ports import KeyManagement
 
 from . import handlers
 from .commands import (
@@ -67,6 +68,10 @@ async def assessment_in_scope(s: AsyncSession, access: Access, assessment_id: st
         raise UnknownAssessment(f"unknown assessment: {assessment_id}")
     access.resource = f"assessment:{assessment_id}"
     return a
+
+
+def _keys(request: Request) -> KeyManagement:
+    return _rt(request).extras["keys"]
 
 
 async def _command(request: Request, key: str | None, body: BaseModel | None, status_code: int,
@@ -220,9 +225,10 @@ async def post_completion(assessment_id: str, body: CompleteAssessment, request:
                           access: Access = authorized(Permission.ASSESSMENT_WRITE, "assessment.complete")):
     """Complete the assessment once its required sections are signed and its instruments
     scored: the level-of-care decision (a clinician may override it, with a reason).
-    Only level 2.1 goes on to planning; the others are referred out."""
+    Only level 2.1 goes on to planning; the others are referred out. The goals in the
+    participant's words travel in AssessmentCompleted sealed for the participant."""
     async def act(uow: UnitOfWork) -> dict:
-        a, _ = await handlers.complete_assessment(uow.session, uow.outbox, assessment_id, body)
+        a, _ = await handlers.complete_assessment(uow.session, uow.outbox, assessment_id, body, _keys(request))
         return _outcome(a)
     return await _command(request, idempotency_key, body, 200, act,
                           guard=lambda s: assessment_in_scope(s, access, assessment_id))
@@ -281,3 +287,18 @@ async def get_participant(participant_id: str, request: Request,
                        "prior_episode_id": r.prior_episode_id, "status": r.status} for r in referrals],
         "assessments": [_outcome(a) for a in assessments],
     }
+
+
+@router.delete("/participants/{participant_id}/data-key")
+async def delete_data_key(participant_id: str, request: Request,
+                          access: Access = authorized(Permission.PARTICIPANT_ERASE, "participant.erase")) -> dict:
+    """Crypto-shredding: delete the participant's data key. Every sealed copy of their words
+    (goals in AssessmentCompleted on the topics, planning's copy) can no longer be opened;
+    consumers still handle those events by their ids and codes, and show the words as
+    unavailable. Intake's own record stays (the clinical record, under its retention rules).
+    A later assessment seals under a new key. Repeating it changes nothing."""
+    async with _rt(request).db.sessions() as s:
+        await participant_in_scope(s, access, participant_id)
+        shredded = await handlers.shred_data_keys(s, _keys(request), participant_id)
+    return {"participant_id": participant_id,
+            "shredded_keys": [{"key_id": k.key_id, "shredded_at": k.shredded_at} for k in shredded]}

@@ -1,8 +1,11 @@
-"""Planning's HTTP routes: read a plan with its history, progress and reviews; revise, sign,
-mark goals met, request a review, resolve a safety flag. Each needs a bearer token whose role
-grants it and sees only plans of participants in the token's tenant and programs (404
-otherwise); each access is audited. The signer ({staff_id}, or the participant's id with a role)
-is still taken from the request body."""
+"""Planning's HTTP routes: read a plan with its history, progress and reviews (and the goals
+in the participant's words, opened from their sealed copy); revise, sign, mark goals met,
+request a review, resolve a safety flag. Each needs a bearer token whose role grants it and
+sees only plans of participants in the token's tenant and programs (404 otherwise); each access
+is audited. The signer ({staff_id}, or the participant's id with a role) is still taken from
+the request body."""
+
+import asyncio
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
@@ -11,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
+
+from services.contracts.sealed import SealedValue
+from services.privacy.ports import KeyManagement
+from services.privacy.sealing import goal_field, open_for_display
 
 from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
 from .handlers import (
@@ -29,6 +36,7 @@ from .handlers import (
 )
 from .tables import (
     CarePlanState,
+    GoalWords,
     ParkedInput,
     PlanSignatureRecord,
     PlanVersion,
@@ -82,9 +90,24 @@ def _review(held: ReviewHeld | None) -> dict | None:
             "reason_codes": list(o.reason_codes), "recommended_level_of_care": o.recommended_level}
 
 
+def _with_words(keys: KeyManagement, participant_id: str, goals: list[dict], sealed: dict[str, dict]) -> list[dict]:
+    """Each goal with the participant's words (``words``) and whether they could be read
+    (``words_status``: available, shredded, unavailable, not_sent)."""
+    out = []
+    for goal in goals:
+        held = sealed.get(goal["goal_id"])
+        opened = open_for_display(keys, participant_id, goal_field(goal["goal_id"]),
+                                  SealedValue.model_validate(held) if held else None)
+        out.append({**goal, "words": opened.text, "words_status": opened.availability.value})
+    return out
+
+
 @router.get("/participants/{participant_id}/plan")
 async def get_plan(participant_id: str, request: Request,
                    access: Access = authorized(Permission.PLAN_READ, "plan.read")) -> dict:
+    """The plan in force with its history, progress, reviews, safety flags and parked inputs.
+    Each goal shows the participant's own words while their data key exists; after the key
+    is shredded the goal is still there, its words ``null`` with ``words_status: shredded``."""
     async with request.app.state.runtime.db.sessions() as s:
         await _participant_in_scope(s, access, participant_id)
         versions = (await s.scalars(select(PlanVersion).where(PlanVersion.participant_id == participant_id)
@@ -101,8 +124,12 @@ async def get_plan(participant_id: str, request: Request,
         flags = (await s.scalars(select(SafetyFlag).where(SafetyFlag.participant_id == participant_id))).all()
         parked = (await s.scalars(select(ParkedInput).where(ParkedInput.participant_id == participant_id)
                                   .order_by(ParkedInput.id))).all()
+        sealed = {w.goal_id: w.sealed for w in (await s.scalars(select(GoalWords).where(
+            GoalWords.participant_id == participant_id))).all()}
+    goals = await asyncio.to_thread(_with_words, request.app.state.runtime.extras["keys"], participant_id,
+                                    current.body.get("goals", []), sealed)
     return {
-        "plan": current.body | signed,
+        "plan": current.body | signed | {"goals": goals},
         "status": state.status if state else None,
         "signatures": [{"role": x.role, "signer_id": x.signer_id, "signed_at": x.signed_at.isoformat()}
                        for x in signatures],

@@ -24,12 +24,14 @@ follow_up.run       aftercare POST /follow-ups/{id}/open and /grace-check       
 measures.read       aftercare GET /measures/follow-up (aggregates)               operations, care_coordinator
 dashboard.read      operations GET /api/figures, /api/consumer-lag (aggregates)  operations
 audit.read          GET /audit on every service                                  privacy_officer
+participant.erase   intake DELETE /participants/{id}/data-key (crypto-shredding) privacy_officer
 
 Two roles beyond the people of the care team: ``workflow`` is the follow-up flow server (Prefect)
 opening check-ins and checking grace windows, nothing else; ``privacy_officer`` reads the audit
-trail, nothing else. ``operations`` reads aggregates only, never a participant's record; a
-``scheduler`` reads and changes sessions but never an assessment or a plan. /health, /metrics,
-/docs and the dashboard page need no token (no participant data)."""
+trail and erases a participant's sealed words (crypto-shredding), nothing else. ``operations``
+reads aggregates only, never a participant's record; a ``scheduler`` reads and changes sessions
+but never an assessment or a plan. /health, /metrics, /docs and the dashboard page need no token
+(no participant data)."""
 
 from enum import StrEnum
 
@@ -63,6 +65,7 @@ class Permission(StrEnum):
     MEASURES_READ = "measures.read"
     DASHBOARD_READ = "dashboard.read"
     AUDIT_READ = "audit.read"
+    PARTICIPANT_ERASE = "participant.erase"
 
 
 P = Permission
@@ -82,7 +85,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATIONS: frozenset({P.DASHBOARD_READ, P.MEASURES_READ}),
     Role.INTEGRATION_CLIENT: frozenset({P.REFERRAL_CREATE, P.PARTICIPANT_READ}),
     Role.WORKFLOW: frozenset({P.FOLLOW_UP_RUN}),
-    Role.PRIVACY_OFFICER: frozenset({P.AUDIT_READ}),
+    Role.PRIVACY_OFFICER: frozenset({P.AUDIT_READ, P.PARTICIPANT_ERASE}),
 }
 
 

@@ -61,6 +61,8 @@ def routes(j: Journey) -> list[Route]:
               f"/participants/{pid}/assessments", None, pid),
         Route("intake", "GET", "/participants/{participant_id}", P.PARTICIPANT_READ, f"/participants/{pid}",
               None, pid),
+        Route("intake", "DELETE", "/participants/{participant_id}/data-key", P.PARTICIPANT_ERASE,
+              f"/participants/{pid}/data-key", None, pid),
         Route("planning", "GET", "/participants/{participant_id}/plan", P.PLAN_READ, f"/participants/{pid}/plan",
               None, pid),
         Route("planning", "POST", "/plans/{plan_id}/revisions", P.PLAN_WRITE, f"/plans/{plan}/revisions",
