@@ -24,7 +24,9 @@ def e2e(participants: int = typer.Option(10_000, help="synthetic participants"),
 
 
 @cli.command()
-def faults(participants: int = typer.Option(1000, help="participants per scenario")) -> None:
+def faults(participants: int = typer.Option(1000, help="participants per scenario"),
+           cluster: bool = typer.Option(False, "--cluster", help="only scenario 7, on a fresh three-broker "
+                                        "cluster: one broker killed mid-run and brought back")) -> None:
     """The fault suite on a fresh stack: each scenario prints tried / completed / lost / duplicated."""
     import shutil
 
@@ -32,15 +34,19 @@ def faults(participants: int = typer.Option(1000, help="participants per scenari
     from deploy.stack import Stack, StackConfig
     from services.contracts.topics import CONSUMERS
 
-    from .faults import kill_workers, poison, replay_everything, restart_broker, two_workers_one_killed
+    from .faults import kill_a_broker, kill_workers, poison, replay_everything, restart_broker, two_workers_one_killed
 
     data_dir = Path("data/faults").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(StackConfig(data_dir=data_dir, kafka_port=free_port(), prefect_port=free_port(),
-                              service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False))
+                              service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False,
+                              kafka_brokers=3 if cluster else 1))
     stack.start()
     try:
         timeout = max(300.0, participants * 1.0)
+        if cluster:
+            print(kill_a_broker(stack, participants, start_index=0, timeout_s=timeout).line(), flush=True)
+            return
         for n, run in enumerate((kill_workers, restart_broker, poison, two_workers_one_killed)):
             print(run(stack, participants, start_index=n * participants, timeout_s=timeout).line(), flush=True)
         print(replay_everything(stack, timeout_s=timeout).line(), flush=True)

@@ -16,13 +16,15 @@ from kafka.admin import KafkaAdminClient, OffsetSpec
 
 from deploy import api_client as api
 from deploy.demo_cohort import assessment, referral
+from deploy.kafka_cluster import KafkaCluster
+from deploy.processes import wait_until
 from deploy.stack import Stack
 from services.contracts.base import SERVICES
 from services.contracts.topics import CONSUMERS, SUBSCRIPTIONS, consumed_topics, dead_letter_topic, events_topic
 from services.eventing.consumer_lag import LagProbe, group_id
 from services.eventing.settings import KafkaSettings
 
-from .tally import FaultResult, read_topic_events, rows_per_participant, tally
+from .tally import FaultResult, acknowledged_missing, read_topic_events, rows_per_participant, tally
 
 
 @dataclass
@@ -282,4 +284,58 @@ def two_workers_one_killed(stack: Stack, size: int, start_index: int, service: s
                            f"; {result.detail}" if result.detail else ""))
 
 
-SCENARIOS = {"kill": kill_workers, "broker": restart_broker, "poison": poison, "two-workers": two_workers_one_killed}
+def _partitions(stack: Stack) -> list[dict]:
+    """Every partition of the stack's topics and of the consumer offsets (leader, replicas, ISR)."""
+    admin = KafkaAdminClient(bootstrap_servers=stack.bootstrap, request_timeout_ms=10000)
+    try:
+        topics = [t for t in admin.list_topics()
+                  if t.startswith(f"{stack.config.topic_prefix}continuum.") or t == "__consumer_offsets"]
+        return [p for t in admin.describe_topics(topics) for p in t["partitions"]]
+    finally:
+        admin.close()
+
+
+def fully_in_sync(stack: Stack, replicas: int) -> bool:
+    return all(len(p["isr_nodes"]) >= replicas for p in _partitions(stack))
+
+
+def kill_a_broker(stack: Stack, size: int, start_index: int, timeout_s: float = 300) -> FaultResult:
+    """7. a three-broker cluster (replication factor 3, min.insync.replicas 2): kill -9 the active
+    controller, which also leads about a third of the partitions, in the middle of a run, and bring
+    it back. Every participant reaches its end state, and every event a relay got acknowledged
+    (its outbox row stamped published) is on its topic afterwards."""
+    cluster = stack.kafka
+    if not isinstance(cluster, KafkaCluster):
+        raise RuntimeError("the broker-kill scenario needs a cluster started by deploy/ (kafka_brokers=3)")
+    cohort = Cohort(stack, size, start_index)
+    killed: dict[str, int] = {}
+
+    def fault(batch: int) -> None:
+        if batch == 1:
+            controller = cluster.active_controller()
+            victim = controller or 1
+            parts = _partitions(stack)
+            killed.update(node=victim, controller=victim == controller,
+                          led=sum(p["leader_id"] == victim for p in parts), of=len(parts))
+            cluster.node(victim).kill()
+        if batch == 2:
+            cluster.restart_node(killed["node"])
+
+    cohort.admit(fault, batches=3)
+    result = wait_for_end_state("kill -9 a broker of three", stack, cohort, timeout_s)
+    # the restarted node catches up and rejoins every ISR (a replica lost with it would keep it out)
+    try:
+        wait_until(lambda: fully_in_sync(stack, cluster.replication), timeout_s, "every partition's ISR full again")
+        in_sync = "every ISR full again"
+    except TimeoutError:
+        in_sync = "some ISR still short"
+    acknowledged, missing = acknowledged_missing(stack.bootstrap, stack.data_dir)
+    return FaultResult(result.scenario, result.tried, result.completed, result.lost + missing, result.duplicated,
+                       f"node {killed['node']} killed"
+                       f"{' (the active controller)' if killed['controller'] else ''}, leading {killed['led']} of "
+                       f"{killed['of']} partitions; {acknowledged} acknowledged events, {missing} missing "
+                       f"from their topics; {in_sync}" + (f"; {result.detail}" if result.detail else ""))
+
+
+SCENARIOS = {"kill": kill_workers, "broker": restart_broker, "poison": poison, "two-workers": two_workers_one_killed,
+             "kill-a-broker": kill_a_broker}

@@ -92,3 +92,31 @@ def tally(scenario: str, bootstrap: str, prefix: str, data_dir: Path, admitted: 
                      or topics.get(pid, Counter())[SESSIONS_SCHEDULED] > 1)
     return FaultResult(scenario, tried, completed, lost, duplicated,
                        ", ".join(f"{k} twice: {v}" for k, v in dups.items()))
+
+
+def acknowledged_events(data_dir: Path) -> dict[str, set[str]]:
+    """Per topic, the ids of the events a relay got acknowledged (``acks=all``): outbox rows
+    stamped published, in every service's database."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for service in SERVICES:
+        db = data_dir / f"{service}.db"
+        if not db.exists():
+            continue
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            for topic, event_id in con.execute(
+                    "select topic, event_id from outbox where published_at is not null and event_id is not null"):
+                out[topic].add(event_id)
+        finally:
+            con.close()
+    return dict(out)
+
+
+def acknowledged_missing(bootstrap: str, data_dir: Path) -> tuple[int, int]:
+    """(acknowledged, missing): every acknowledged event looked for on its topic."""
+    acknowledged = acknowledged_events(data_dir)
+    on_topics: dict[str, set[str]] = defaultdict(set)
+    for topic, _, _, ce_id in read_topic_events(bootstrap, sorted(acknowledged)):
+        on_topics[topic].add(ce_id)
+    return (sum(len(ids) for ids in acknowledged.values()),
+            sum(len(ids - on_topics[topic]) for topic, ids in acknowledged.items()))

@@ -1,5 +1,5 @@
 """``python -m deploy run``: the whole system with a demo cohort, until Ctrl-C.
-``python -m deploy kafka``: only the broker."""
+``python -m deploy kafka [--brokers 3]``: only the broker (or a three-node cluster)."""
 
 import signal
 import time
@@ -10,8 +10,7 @@ from rich.live import Live
 from rich.table import Table
 
 from .demo_cohort import DemoCohort
-from .kafka_runner import KafkaBroker
-from .stack import Stack, StackConfig
+from .stack import Stack, StackConfig, local_kafka
 
 cli = typer.Typer(add_completion=False, help=__doc__)
 console = Console()
@@ -66,10 +65,12 @@ def run(participants: int = typer.Option(20, help="size of the synthetic demo co
 
 
 @cli.command()
-def kafka() -> None:
-    """Run only the Kafka broker (for pointing services at it by hand), until Ctrl-C."""
+def kafka(brokers: int = typer.Option(1, help="1: one broker; 3 or more: a KRaft cluster on loopback "
+                                               "(replication factor 3, min.insync.replicas 2)")) -> None:
+    """Run only Kafka (for pointing services at it by hand), until Ctrl-C."""
     cfg = StackConfig.from_env()
-    broker = KafkaBroker(cfg.data_dir / "kafka", cfg.kafka_port)
+    cfg.kafka_brokers = brokers
+    broker = local_kafka(cfg, cfg.data_dir / "kafka")
     try:
         broker.start()
         console.print(f"Kafka up on {broker.bootstrap}; Ctrl-C stops it")

@@ -19,6 +19,7 @@ from services.security.signing_key import DEVELOPMENT_ENVIRONMENTS, ensure_dev_k
 
 from . import api_client
 from .api_client import CARE_TEAM, Urls
+from .kafka_cluster import KafkaCluster
 from .kafka_runner import KafkaBroker
 from .prefect_runner import ROOT, PrefectServer, start_flow_server
 from .processes import free_port, signal_stop, start, stop, wait_until
@@ -29,6 +30,7 @@ class StackConfig:
     data_dir: Path = Path("data")
     kafka_port: int = 19092
     kafka_controller_port: int | None = None  # None: 19093 beside the default port, else a free one
+    kafka_brokers: int = 1  # 3 or more: a KRaft cluster on loopback (replication 3, min.insync.replicas 2)
     prefect_port: int = 4200
     service_ports: dict[str, int] = field(default_factory=lambda: {
         "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105})
@@ -44,6 +46,7 @@ class StackConfig:
     def from_env(cls) -> "StackConfig":
         cfg = cls(data_dir=Path(os.environ.get("CONTINUUM_DATA_DIR", "data")).resolve(),
                   kafka_port=int(os.environ.get("CONTINUUM_KAFKA_PORT", 19092)),
+                  kafka_brokers=int(os.environ.get("CONTINUUM_KAFKA_BROKERS", 1)),
                   prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
                   topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""))
         for s in CONSUMERS:
@@ -52,13 +55,18 @@ class StackConfig:
         return cfg
 
 
+def local_kafka(config: StackConfig, data_dir: Path) -> KafkaBroker | KafkaCluster:
+    if config.kafka_brokers > 1:
+        return KafkaCluster(data_dir, config.kafka_brokers, config.kafka_port)
+    return KafkaBroker(data_dir, config.kafka_port, config.kafka_controller_port)
+
+
 class Stack:
     def __init__(self, config: StackConfig):
         self.config = config
         self.data_dir = config.data_dir.resolve()
         self.external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        self.kafka = None if self.external_kafka else KafkaBroker(self.data_dir / "kafka", config.kafka_port,
-                                                                     config.kafka_controller_port)
+        self.kafka = None if self.external_kafka else local_kafka(config, self.data_dir / "kafka")
         self.prefect = PrefectServer(self.data_dir / "prefect", config.prefect_port, ui=config.prefect_ui)
         self.procs: dict[str, subprocess.Popen] = {}
 

@@ -125,6 +125,7 @@ def build_faust_app(rt: ServiceRuntime) -> faust.App:
         broker_rebalance_timeout=20.0,
         broker_commit_interval=1.0,
         stream_wait_empty=False,
+        producer_acks=-1,  # faust's own producer sends nothing here (no tables, no sinks); were it used: acks=all
     )
     topics = [events_topic(p, prefix) for p in SUBSCRIPTIONS[rt.service]]
     channel = app.topic(*topics, key_type=bytes, value_type=bytes,

@@ -16,9 +16,12 @@ def create_topics(kafka: KafkaSettings | None = None, settings: ContinuumSetting
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="continuum-topic-admin")
     try:
         existing = set(admin.list_topics())
+        replication = 1 if _single_broker(admin) else 3
+        # replicated: an acks=all write needs two copies, so an acknowledged event survives losing a broker
+        durability = {} if replication == 1 else {"min.insync.replicas": "2"}
         new = [
-            NewTopic(s.name, num_partitions=s.partitions, replication_factor=1 if _single_broker(admin) else 3,
-                     topic_configs=s.config)
+            NewTopic(s.name, num_partitions=s.partitions, replication_factor=replication,
+                     topic_configs={**s.config, **durability})
             for s in specs if s.name not in existing
         ]
         if new:

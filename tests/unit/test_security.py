@@ -29,11 +29,12 @@ def read(token: str, key: str = KEY, issuer: str = "continuum", audience: str = 
 # --- the role matrix ---------------------------------------------------------------------
 
 
-def test_every_permission_is_granted_to_some_role_and_audit_to_the_privacy_officer_only():
+def test_every_permission_is_granted_to_some_role_and_audit_and_erasure_to_the_privacy_officer_only():
     granted = set().union(*PERMISSIONS.values())
     assert granted == set(Permission)
-    assert [r for r, ps in PERMISSIONS.items() if Permission.AUDIT_READ in ps] == [Role.PRIVACY_OFFICER]
-    assert PERMISSIONS[Role.PRIVACY_OFFICER] == {Permission.AUDIT_READ}
+    for only_theirs in (Permission.AUDIT_READ, Permission.PARTICIPANT_ERASE):
+        assert [r for r, ps in PERMISSIONS.items() if only_theirs in ps] == [Role.PRIVACY_OFFICER]
+    assert PERMISSIONS[Role.PRIVACY_OFFICER] == {Permission.AUDIT_READ, Permission.PARTICIPANT_ERASE}
 
 
 def test_a_scheduler_handles_sessions_but_reads_no_assessment_or_plan():
