@@ -104,9 +104,9 @@ class Stack:
         security = self.kafka.security if self.kafka else None
         return security.client_env(service) if security else {}
 
-    def start_kafka(self) -> None:
+    def start_kafka(self, timeout_s: float = 90) -> None:
         if self.kafka:
-            self.kafka.start()
+            self.kafka.start(timeout_s)
         create_topics(self.admin_kafka, ContinuumSettings(topic_prefix=self.config.topic_prefix))
         if self.kafka and self.kafka.security:
             apply_acls(self.admin_kafka, self.config.topic_prefix)

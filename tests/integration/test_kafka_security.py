@@ -42,7 +42,7 @@ def secure_stack(tmp_path_factory):
         env.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)  # always a secured broker of our own
         stack = Stack(config)
     try:
-        stack.start_kafka()
+        stack.start_kafka(timeout_s=300)  # a second broker beside the session's, on a busy machine
         yield stack
     finally:
         stack.stop()
