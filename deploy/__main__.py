@@ -75,6 +75,7 @@ def kafka(secure: bool = typer.Option(False, help="SASL/SCRAM over TLS, one prin
     broker = stack.kafka
     if broker is None:
         raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is set: there is no broker to start")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         if broker.security:
             stack.start_kafka()  # services on a secured broker create no topics: the admin does, with the ACLs

@@ -104,7 +104,7 @@ class Stack:
         security = self.kafka.security if self.kafka else None
         return security.client_env(service) if security else {}
 
-    def start_kafka(self, timeout_s: float = 90) -> None:
+    def start_kafka(self, timeout_s: float = 180) -> None:
         if self.kafka:
             self.kafka.start(timeout_s)
         create_topics(self.admin_kafka, ContinuumSettings(topic_prefix=self.config.topic_prefix))
