@@ -86,7 +86,7 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
 
     def client() -> httpx.Client:
         if not hasattr(local, "http"):
-            local.http = httpx.Client(timeout=60)
+            local.http = stack.client(timeout=60)
         return local.http
 
     loop = asyncio.get_running_loop()

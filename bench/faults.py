@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
 from kafka import KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
 
@@ -37,7 +36,7 @@ class Cohort:
 
     def admit(self, between_batches: Callable[[int], None] = lambda batch: None, batches: int = 4) -> None:
         per = max(1, self.size // batches)
-        with httpx.Client(timeout=30) as http:
+        with self.stack.client(timeout=30) as http:
             for b, first in enumerate(range(0, self.size, per)):
                 if b:
                     between_batches(b)

@@ -32,7 +32,7 @@ def _table(cohort: DemoCohort, stack: Stack, elapsed: float) -> Table:
 
 
 def _drive(stack: Stack, size: int) -> None:
-    cohort = DemoCohort(stack.urls(), size)
+    cohort = DemoCohort(stack.urls(), size, data_dir=stack.data_dir)
     started = time.monotonic()
     try:
         cohort.admit()

@@ -1,11 +1,47 @@
 """A thin client of the services' HTTP APIs: what a clinician's or scheduler's front end
 would call. Used by the demo cohort and the end-to-end tests, so both drive the system
-exactly as its users do. Each function raises for an unexpected status."""
+exactly as its users do. Each function raises for an unexpected status.
+
+Every API needs a bearer token: ``dev_token``/``auth_headers`` mint one with the deployment's
+development key (``<data dir>/auth/development-signing-key``, or the configured
+``CONTINUUM_AUTH_SIGNING_KEY``), and ``client`` is an ``httpx.Client`` that sends it."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+
+from services.security.development import DEV_PROGRAMS, DEV_TENANT
+from services.security.local_tokens import bearer, local_authority
+from services.security.roles import Role
+
+CARE_TEAM = (Role.CLINICIAN, Role.PSYCHIATRIST, Role.CASE_MANAGER, Role.SCHEDULER, Role.CARE_COORDINATOR)
+"""The roles of the demo's front end, which does what the whole care team does."""
+
+
+def dev_token(role: str | Iterable[str], tenant: str = DEV_TENANT, programs: Iterable[str] = DEV_PROGRAMS,
+              subject: str | None = None, data_dir: Path | None = None) -> str:
+    """A token for ``role`` (one role, or several) in ``tenant`` and ``programs``, signed with the
+    deployment's key (``data_dir``: where its development key lives; default CONTINUUM_DATA_DIR)."""
+    roles = [role] if isinstance(role, str) else list(role)
+    return local_authority(data_dir).issue(subject=subject or f"dev-{'-'.join(roles)}", roles=roles, tenant=tenant,
+                                           programs=programs)
+
+
+def auth_headers(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEV_TENANT,
+                 programs: Iterable[str] = DEV_PROGRAMS, subject: str | None = None,
+                 data_dir: Path | None = None) -> dict[str, str]:
+    """``{"Authorization": "Bearer ..."}`` for ``role``: what any caller of the APIs sends."""
+    return bearer(dev_token(role, tenant, programs, subject, data_dir))
+
+
+def client(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEV_TENANT, programs: Iterable[str] = DEV_PROGRAMS,
+           subject: str | None = None, data_dir: Path | None = None, **kwargs) -> httpx.Client:
+    """An ``httpx.Client`` sending a token for ``role`` (extra ``headers`` are kept)."""
+    headers = {**auth_headers(role, tenant, programs, subject, data_dir), **kwargs.pop("headers", {})}
+    return httpx.Client(headers=headers, **{"timeout": 15, **kwargs})
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,7 @@ assessed, attending their first sessions, re-assessed, stepping down into afterc
 
 import random
 from dataclasses import dataclass, field
-
-import httpx
+from pathlib import Path
 
 from . import api_client as api
 from .api_client import Urls
@@ -22,12 +21,26 @@ PROFILES = [("evenings", EVENINGS, ["work"]), ("weekends", WEEKENDS, ["family", 
             ("daytime", DAYTIME, ["school"])]
 
 
+OWN_GOALS = ["Sleep through the night without waking at four", "Walk the dog round the park every morning",
+             "Call my sister once a week", "Go back to the choir on Thursdays", "Cook a proper meal most days",
+             "Stop drinking on weeknights", "Finish the evening course I dropped", "Take the bus on my own again"]
+REASONS = ["Panic attacks at work since the spring", "Low mood and not sleeping after a bereavement",
+           "Drinking more since losing the job at the depot", "Referred after an overdose in the winter"]
+
+
 def referral(i: int, tenant: str = "demo-network", program: str = "adult-mh") -> dict:
+    """A made-up person with made-up contact details (reserved example domain and drama numbers)."""
     rng = random.Random(i)
+    given, family = GIVEN[i % len(GIVEN)], rng.choice(FAMILY)
+    person = {"given_name": given, "family_name": family,
+              "date_of_birth": f"{1970 + rng.randint(0, 35)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}
+    if i % 3:
+        person["email"] = f"{given.lower()}.{family.lower()}{i}@example.org"
+    if i % 2:
+        person["phone"] = f"+44 20 7946 0{i % 1000:03d}"
     return {"tenant_id": tenant, "program_id": program,
             "source": rng.choice(["self", "provider", "emergency_department", "inpatient_discharge"]),
-            "participant": {"given_name": GIVEN[i % len(GIVEN)], "family_name": rng.choice(FAMILY),
-                            "date_of_birth": f"{1970 + rng.randint(0, 35)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}}
+            "participant": person, "reason": f"{REASONS[i % len(REASONS)]} ({given})"}
 
 
 def _staff(role: str, i: int) -> dict:
@@ -68,20 +81,23 @@ def assessment(i: int) -> dict:
         "kind": "initial",
         "sections": {
             "clinical_interview": {
-                "signer": _staff("clinician", i), "symptoms": "synthetic", "challenges": "synthetic",
-                "findings": findings, "goals": [{"text": "Get back to a steady routine"}],
+                "signer": _staff("clinician", i), "symptoms": f"Low mood most days for {2 + i % 5} months",
+                "challenges": f"Isolating from friends; money worries ({i})",
+                "findings": findings, "goals": [{"text": "Get back to a steady routine"},
+                                                {"text": OWN_GOALS[i % len(OWN_GOALS)]}],
                 "strengths": rng.sample(["creative", "physical", "social_support", "employment"], k=1),
                 "readiness_to_change": "action" if below else rng.choice(["action", "preparation", "contemplation"])},
             "psychiatric_medical": {
-                "signer": _staff("psychiatrist", i), "medical_history": "synthetic", "medications": "synthetic",
+                "signer": _staff("psychiatrist", i), "medical_history": f"Asthma since childhood ({i})",
+                "medications": "Sertraline 50 mg daily",
                 "medical_stability": "no_concerns" if below else rng.choice(["no_concerns", "stable_chronic"]),
                 "psychiatric_stability": "stable" if below else "moderate"},
             "substance_use": {
-                "signer": _staff("addiction_counsellor", i), "history": "synthetic",
+                "signer": _staff("addiction_counsellor", i), "history": f"Drinks alone most evenings ({i})",
                 "withdrawal_risk": "mild" if "alcohol_use" in findings else "none"},
             "psychosocial": {
                 "signer": _staff("case_manager", i), "availability": windows, "commitments": commitments,
-                "attendance_mode": "in_person", "living_situation": "synthetic",
+                "attendance_mode": "in_person", "living_situation": f"Lives with a partner and two children ({i})",
                 "recovery_environment": "supportive" if below else
                 rng.choice(["supportive", "mostly_supportive", "limited_support"])},
         },
@@ -124,11 +140,11 @@ class Participant:
 class DemoCohort:
     """Drives the cohort one step at a time (``admit`` once, then ``step`` repeatedly)."""
 
-    def __init__(self, urls: Urls, size: int = 20, attend_sessions: int = 3):
+    def __init__(self, urls: Urls, size: int = 20, attend_sessions: int = 3, data_dir: Path | None = None):
         self.urls = urls
         self.people = [Participant(i) for i in range(size)]
         self.attend_sessions = attend_sessions
-        self.http = httpx.Client(timeout=15)
+        self.http = api.client(api.CARE_TEAM, data_dir=data_dir)  # the care team's front end, demo tenant
 
     def admit(self) -> None:
         for p in self.people:

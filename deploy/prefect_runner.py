@@ -62,11 +62,12 @@ class PrefectServer:
         self.proc = None
 
 
-def start_flow_server(prefect: PrefectServer, log: Path) -> subprocess.Popen:
-    """``python -m workflows.serve``: executes scheduled check-in runs when due."""
+def start_flow_server(prefect: PrefectServer, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m workflows.serve``: executes scheduled check-in runs when due. ``env``: the
+    deployment's (data dir, environment, signing key settings: its runs call aftercare with a token)."""
     from workflows.follow_up import DEPLOYMENT_PATH
 
-    proc = start([sys.executable, "-m", "workflows.serve"], log, prefect.client_env(), cwd=ROOT)
+    proc = start([sys.executable, "-m", "workflows.serve"], log, {**(env or {}), **prefect.client_env()}, cwd=ROOT)
 
     def served() -> bool:
         r = httpx.get(f"{prefect.api_url}/deployments/name/{DEPLOYMENT_PATH}", timeout=2)

@@ -15,8 +15,10 @@ from services.contracts.base import SERVICES
 from services.contracts.topics import CONSUMERS
 from services.eventing.settings import DEFAULT_PORTS, ContinuumSettings, KafkaSettings
 from services.eventing.topic_admin import create_topics
+from services.security.signing_key import DEVELOPMENT_ENVIRONMENTS, ensure_dev_key
 
-from .api_client import Urls
+from . import api_client
+from .api_client import CARE_TEAM, Urls
 from .kafka_acls import apply_acls
 from .kafka_runner import KafkaBroker
 from .kafka_security import KafkaSecurity
@@ -120,13 +122,29 @@ class Stack:
             raise
         self.start_platform(on_step)
 
+    @property
+    def environment(self) -> str:
+        return self.service_env().get("CONTINUUM_ENVIRONMENT") or os.environ.get("CONTINUUM_ENVIRONMENT",
+                                                                                 "development")
+
+    def client(self, role=CARE_TEAM, **kwargs) -> httpx.Client:
+        """An HTTP client with a token for ``role`` (default: the whole care team) signed with
+        this deployment's development key; ``tenant``, ``programs``, ``subject`` as in api_client."""
+        return api_client.client(role, data_dir=self.data_dir, **kwargs)
+
+    def auth_headers(self, role=CARE_TEAM, **kwargs) -> dict[str, str]:
+        return api_client.auth_headers(role, data_dir=self.data_dir, **kwargs)
+
     def start_platform(self, on_step=lambda step: None) -> None:
         """Everything but Kafka: Prefect, the flow server, the services."""
         try:
+            if self.environment in DEVELOPMENT_ENVIRONMENTS:
+                ensure_dev_key(self.data_dir)  # before the processes, which all read it
             on_step("Prefect server")
             self.prefect.start()
             on_step("flow server (workflows)")
-            self.procs["workflows"] = start_flow_server(self.prefect, self.data_dir / "logs" / "workflows.log")
+            self.procs["workflows"] = start_flow_server(self.prefect, self.data_dir / "logs" / "workflows.log",
+                                                        self.service_env())
             for s in CONSUMERS:
                 on_step(f"{s} service")
                 self.start_service(s)

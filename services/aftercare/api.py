@@ -1,16 +1,24 @@
 """Aftercare's HTTP routes: the flow runs' open and grace-check calls, check-ins, the
 aftercare plan and its relapse-prevention plan (reviewed and confirmed with the
-participant), the reminder contact, outreach tasks and the follow-up measures."""
+participant), the reminder contact, outreach tasks and the follow-up measures.
+
+Each route needs a bearer token whose role grants it; a participant or follow-up outside the
+token's tenant and programs answers 404 like one that does not exist, and lists and measures
+cover only the caller's scope. Each access to participant data is audited."""
 
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.security.dependencies import Access, authorized
+from services.security.roles import Permission
 
 from .domain.follow_up_rules import CheckIn
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
-from .tables import AftercarePlan, FollowUp, OutreachTask
+from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact
 
 router = APIRouter(tags=["aftercare"])
 
@@ -77,6 +85,25 @@ def _uow(request: Request):
     return request.app.state.runtime.unit_of_work()
 
 
+async def _follow_up_in_scope(s: AsyncSession, access: Access, follow_up_id: str) -> None:
+    fu = await s.get(FollowUp, follow_up_id)
+    if fu is None or not access.admits(fu.participant_id, fu.tenant_id, fu.program_id):
+        raise UnknownFollowUp(follow_up_id)
+    access.resource = f"follow_up:{follow_up_id}"
+
+
+async def _latest_plan(s: AsyncSession, participant_id: str) -> AftercarePlan | None:
+    return await s.scalar(select(AftercarePlan).where(AftercarePlan.participant_id == participant_id)
+                          .order_by(AftercarePlan.created_at.desc()).limit(1))
+
+
+async def _aftercare_in_scope(s: AsyncSession, access: Access, participant_id: str) -> None:
+    plan = await _latest_plan(s, participant_id)
+    access.resource = f"participant:{participant_id}"
+    if plan is None or not access.admits(participant_id, plan.tenant_id, plan.program_id):
+        raise HTTPException(404, f"no aftercare for participant: {participant_id}")
+
+
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
 
@@ -106,9 +133,11 @@ def _plan(p: AftercarePlan) -> dict:
 
 
 @router.post("/follow-ups/{follow_up_id}/open")
-async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | None = None) -> dict:
+async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | None = None,
+                         access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")) -> dict:
     try:
         async with _uow(request) as uow:
+            await _follow_up_in_scope(uow.session, access, follow_up_id)
             fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of if body else None)
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
@@ -116,9 +145,11 @@ async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | N
 
 
 @router.post("/follow-ups/{follow_up_id}/grace-check")
-async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None = None) -> dict:
+async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None = None,
+                      access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.grace_check")) -> dict:
     try:
         async with _uow(request) as uow:
+            await _follow_up_in_scope(uow.session, access, follow_up_id)
             fu, outcome = await _aftercare(request).grace_check(uow.session, uow.outbox, follow_up_id,
                                                                 body.as_of if body else None)
     except UnknownFollowUp:
@@ -127,10 +158,12 @@ async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None
 
 
 @router.post("/follow-ups/{follow_up_id}/check-in")
-async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request) -> dict:
+async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request,
+                        access: Access = authorized(Permission.AFTERCARE_WRITE, "follow_up.check_in")) -> dict:
     check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are"}))
     try:
         async with _uow(request) as uow:
+            await _follow_up_in_scope(uow.session, access, follow_up_id)
             fu = await _aftercare(request).record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
                                                            body.how_they_say_they_are)
     except UnknownFollowUp:
@@ -141,8 +174,10 @@ async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request
 
 
 @router.get("/participants/{participant_id}/aftercare")
-async def get_aftercare(participant_id: str, request: Request) -> dict:
+async def get_aftercare(participant_id: str, request: Request,
+                        access: Access = authorized(Permission.AFTERCARE_READ, "aftercare.read")) -> dict:
     async with request.app.state.runtime.db.sessions() as s:
+        await _aftercare_in_scope(s, access, participant_id)
         plans = (await s.scalars(select(AftercarePlan).where(AftercarePlan.participant_id == participant_id)
                                  .order_by(AftercarePlan.created_at))).all()
         follow_ups = (await s.scalars(select(FollowUp).where(FollowUp.participant_id == participant_id)
@@ -156,9 +191,12 @@ async def get_aftercare(participant_id: str, request: Request) -> dict:
 
 
 @router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan")
-async def put_relapse_prevention_plan(participant_id: str, body: RelapsePreventionPlan, request: Request) -> dict:
+async def put_relapse_prevention_plan(
+        participant_id: str, body: RelapsePreventionPlan, request: Request,
+        access: Access = authorized(Permission.AFTERCARE_WRITE, "relapse_prevention_plan.write")) -> dict:
     try:
         async with _uow(request) as uow:
+            await _aftercare_in_scope(uow.session, access, participant_id)
             plan = await _aftercare(request).write_relapse_prevention(uow.session, participant_id,
                                                                       body.model_dump(mode="json"))
     except NoAftercarePlan:
@@ -167,11 +205,14 @@ async def put_relapse_prevention_plan(participant_id: str, body: RelapsePreventi
 
 
 @router.post("/participants/{participant_id}/aftercare/confirmation")
-async def confirm_aftercare_plan(participant_id: str, body: Confirmation, request: Request) -> dict:
+async def confirm_aftercare_plan(participant_id: str, body: Confirmation, request: Request,
+                                 access: Access = authorized(Permission.AFTERCARE_WRITE, "aftercare_plan.confirm")
+                                 ) -> dict:
     if not body.confirmed_by_participant:
         raise HTTPException(422, "confirmed_by_participant must be true to confirm the plan")
     try:
         async with _uow(request) as uow:
+            await _aftercare_in_scope(uow.session, access, participant_id)
             plan = await _aftercare(request).confirm_plan(uow.session, uow.outbox, participant_id,
                                                           body.reviewed_with)
     except NoAftercarePlan:
@@ -182,24 +223,50 @@ async def confirm_aftercare_plan(participant_id: str, body: Confirmation, reques
 
 
 @router.put("/participants/{participant_id}/reminder-contact", status_code=204)
-async def put_reminder_contact(participant_id: str, body: Contact, request: Request) -> None:
+async def put_reminder_contact(participant_id: str, body: Contact, request: Request,
+                               access: Access = authorized(Permission.AFTERCARE_WRITE, "reminder_contact.write")
+                               ) -> None:
+    """May come before aftercare knows the participant: the contact then belongs to the caller's
+    tenant (and only program, if the token names one) and only that scope may change it."""
+    access.resource = f"participant:{participant_id}"
     async with _uow(request) as uow:
-        await _aftercare(request).set_contact(uow.session, participant_id, str(body.email))
+        plan = await _latest_plan(uow.session, participant_id)
+        contact = await uow.session.get(ReminderContact, participant_id)
+        programs = access.principal.programs
+        if plan is not None:
+            tenant, program = plan.tenant_id, plan.program_id
+        elif contact is not None:
+            tenant, program = contact.tenant_id, contact.program_id
+        else:
+            tenant, program = access.tenant, programs[0] if len(programs) == 1 else None
+        if not access.admits(participant_id, tenant, program if program is not None else next(iter(programs), None)):
+            raise HTTPException(404, f"no aftercare for participant: {participant_id}")
+        await _aftercare(request).set_contact(uow.session, participant_id, str(body.email), tenant, program)
 
 
 @router.get("/outreach-tasks")
-async def list_outreach_tasks(request: Request, status: str = "open") -> list[dict]:
+async def list_outreach_tasks(request: Request, status: str = "open",
+                              access: Access = authorized(Permission.AFTERCARE_READ, "outreach_tasks.list")
+                              ) -> list[dict]:
+    """The open (or ``status``) tasks for participants of the caller's tenant and programs."""
     async with request.app.state.runtime.db.sessions() as s:
-        tasks = (await s.scalars(select(OutreachTask).where(OutreachTask.status == status)
-                                 .order_by(OutreachTask.escalation_level.desc(), OutreachTask.respond_by))).all()
-    return [_task(t) for t in tasks]
+        rows = (await s.execute(
+            select(OutreachTask, FollowUp.program_id).join(FollowUp, FollowUp.id == OutreachTask.follow_up_id)
+            .where(OutreachTask.status == status, FollowUp.tenant_id == access.tenant,
+                   FollowUp.program_id.in_(access.principal.programs))
+            .order_by(OutreachTask.escalation_level.desc(), OutreachTask.respond_by))).all()
+    for t, program in rows:
+        access.saw(t.participant_id, program)
+    return [_task(t) for t, _ in rows]
 
 
 @router.get("/measures/follow-up")
 async def follow_up_measures(request: Request, as_of: AwareDatetime | None = None,
-                             program_id: str | None = None) -> dict:
+                             program_id: str | None = None,
+                             access: Access = authorized(Permission.MEASURES_READ)) -> dict:
     """Share of discharges with a completed follow-up within 7 and within 30 days after the
     discharge day (which does not count). A discharge whose window is still open and not met
-    yet is left out (``window_still_open``)."""
+    yet is left out (``window_still_open``). Over the caller's tenant and programs only."""
     async with request.app.state.runtime.db.sessions() as s:
-        return await _aftercare(request).follow_up_measures(s, as_of, program_id)
+        return await _aftercare(request).follow_up_measures(s, access.tenant, access.principal.programs,
+                                                            as_of, program_id)

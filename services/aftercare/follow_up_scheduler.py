@@ -19,7 +19,8 @@ FINAL_STATE_TYPES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED", "CANCELLING"
 
 class FollowUpScheduler(Protocol):
     async def schedule(self, *, follow_up_id: str, participant_id: str, due_at: datetime,
-                       step: str = STEP_OPEN) -> str: ...
+                       step: str = STEP_OPEN, tenant_id: str | None = None,
+                       program_id: str | None = None) -> str: ...
 
     async def cancel(self, flow_run_id: str) -> None: ...
 
@@ -44,7 +45,7 @@ class PrefectFollowUpScheduler:
         return self._deployment_id
 
     async def schedule(self, *, follow_up_id: str, participant_id: str, due_at: datetime,
-                       step: str = STEP_OPEN) -> str:
+                       step: str = STEP_OPEN, tenant_id: str | None = None, program_id: str | None = None) -> str:
         assert step in (STEP_OPEN, STEP_GRACE_CHECK), step
         try:
             async with get_client() as client:
@@ -52,7 +53,8 @@ class PrefectFollowUpScheduler:
                     await self._deployment(client),
                     parameters={"follow_up_id": follow_up_id, "participant_id": participant_id,
                                 "aftercare_url": self.aftercare_url, "step": step,
-                                "due_at": due_at.isoformat()},
+                                "due_at": due_at.isoformat(), "tenant_id": tenant_id,
+                                "program_id": program_id},
                     state=Scheduled(scheduled_time=due_at),
                     idempotency_key=idempotency_key(self.idempotency_prefix, follow_up_id, step),
                     tags=["continuum", "follow-up", step],

@@ -106,11 +106,12 @@ class Aftercare:
             follow_up_id = f"fu-{event.episode_id}-d{offset}"
             grace_until = grace_deadline(due, self.grace)
             # idempotent on the Prefect side: a retry after a crash finds the same runs
+            scope = {"tenant_id": ctx.cause.tenantid, "program_id": ctx.cause.programid}
             run_id = await self.scheduler.schedule(follow_up_id=follow_up_id, participant_id=event.participant_id,
-                                                   due_at=due, step=STEP_OPEN)
+                                                   due_at=due, step=STEP_OPEN, **scope)
             grace_run_id = await self.scheduler.schedule(
                 follow_up_id=follow_up_id, participant_id=event.participant_id, due_at=grace_until,
-                step=STEP_GRACE_CHECK)
+                step=STEP_GRACE_CHECK, **scope)
             ctx.session.add(FollowUp(
                 id=follow_up_id, participant_id=event.participant_id, episode_id=event.episode_id,
                 tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid, day_offset=offset,
@@ -172,10 +173,12 @@ class Aftercare:
             EventContext.new(plan.tenant_id, plan.program_id))
         return plan
 
-    async def set_contact(self, session: AsyncSession, participant_id: str, email: str) -> None:
+    async def set_contact(self, session: AsyncSession, participant_id: str, email: str,
+                          tenant_id: str, program_id: str | None) -> None:
         contact = await session.get(ReminderContact, participant_id)
         if contact is None:
-            session.add(ReminderContact(participant_id=participant_id, email=email))
+            session.add(ReminderContact(participant_id=participant_id, email=email, tenant_id=tenant_id,
+                                        program_id=program_id))
         else:
             contact.email = email
 
@@ -259,12 +262,13 @@ class Aftercare:
 
     # -- measures ---------------------------------------------------------------------------
 
-    async def follow_up_measures(self, session: AsyncSession, as_of: datetime | None = None,
-                                 program_id: str | None = None) -> dict:
+    async def follow_up_measures(self, session: AsyncSession, tenant_id: str, programs: tuple[str, ...],
+                                 as_of: datetime | None = None, program_id: str | None = None) -> dict:
+        """The measures over one tenant's programs (``programs``, or only ``program_id``)."""
         from .domain.measures import follow_up_measure
 
         now = as_of or self.clock()
-        q = select(AftercarePlan)
+        q = select(AftercarePlan).where(AftercarePlan.tenant_id == tenant_id, AftercarePlan.program_id.in_(programs))
         if program_id:
             q = q.where(AftercarePlan.program_id == program_id)
         plans = [p for p in (await session.scalars(q)).all() if p.discharged_at is not None]

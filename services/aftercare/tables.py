@@ -70,6 +70,8 @@ class ReminderContact(AftercareBase):
     __tablename__ = "reminder_contacts"
 
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), doc="the tenant of whoever gave it")
+    program_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     email: Mapped[str] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

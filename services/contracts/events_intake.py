@@ -5,6 +5,7 @@ from datetime import datetime, time
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event, Id, event
+from .sealed import SealedValue
 from .codes import (
     AsamDimension,
     AssessmentKind,
@@ -68,6 +69,16 @@ class LevelOfCareOverride(BaseModel):
     overridden_by: Id = Field(description="Staff id of the clinician")
 
 
+class GoalStatement(BaseModel):
+    """One of the participant's goals in their own words, sealed for the participant
+    (associated data: the participant id and ``goal:<goal_id>``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    goal_id: Id
+    text: SealedValue = Field(description="The goal as the participant said it, sealed")
+
+
 @event("intake", "referral_received")
 class ReferralReceived(Event):
     referral_id: Id
@@ -89,9 +100,10 @@ class AssessmentCompleted(Event):
     scores: tuple[InstrumentScore, ...]
     findings: tuple[Finding, ...]
     strengths: tuple[Strength, ...] = ()
-    goal_ids: tuple[Id, ...] = Field(
-        default=(), description="Ids of the participant's goals; their words stay in intake"
-    )
+    goal_ids: tuple[Id, ...] = Field(default=(), description="Ids of the participant's goals")
+    goals: tuple[GoalStatement, ...] = Field(
+        default=(), description="The goals in the participant's own words, each sealed for the participant "
+        "(same ids as goal_ids); unreadable once the participant's data key is shredded")
     availability: tuple[AvailabilityWindow, ...]
     commitments: tuple[Commitment, ...] = ()
     attendance_mode: AttendanceMode = AttendanceMode.EITHER

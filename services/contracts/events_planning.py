@@ -53,7 +53,8 @@ class MeasurableTarget(BaseModel):
 
 
 class PlanGoal(BaseModel):
-    """A goal by id (the participant's words stay in intake) with its measurable target."""
+    """A goal by id with its measurable target (the participant's words travel sealed in
+    intake's AssessmentCompleted; planning shows them in its API, never in its events)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -23,6 +23,8 @@ from services.contracts.topics import (
     dead_letter_topic,
     events_topic,
 )
+from services.security.signing_key import SigningKeyRefused
+from services.security.wiring import AUDIT_METADATA, secure, token_authority
 
 from .consumer import EventConsumer, Handler, IncomingMessage
 from .consumer_lag import LagProbe, group_id
@@ -168,7 +170,8 @@ def build_service(
     kafka = KafkaSettings()
     http = service_settings(service, settings)
     configure_logging(service, settings.log_level)
-    db = Database(http.database_url, *metadatas)
+    authority = token_authority(settings.environment, settings.data_dir)  # refuses a missing key in production
+    db = Database(http.database_url, *metadatas, AUDIT_METADATA)
     rt = ServiceRuntime(service, db, settings, kafka, http, handlers, on_dead_letter=on_dead_letter)
     faust_app = build_faust_app(rt)
 
@@ -224,11 +227,18 @@ def build_service(
 
     for r in routers:
         api.include_router(r)
+    secure(api, authority)
     return api
 
 
-def serve(api: FastAPI) -> None:
-    """The process entrypoint: fail fast and clearly when Kafka is not there, then serve."""
+def serve(create_app: Callable[[], FastAPI]) -> None:
+    """The process entrypoint: fail fast and clearly when the token signing key is refused or
+    Kafka is not there, then serve."""
+    try:
+        api = create_app()
+    except SigningKeyRefused as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     rt: ServiceRuntime = api.state.runtime
     try:
         asyncio.run(ensure_reachable(rt.kafka))

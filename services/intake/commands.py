@@ -73,8 +73,8 @@ class ReceiveReferral(Strict):
         "participant": {"given_name": "Ada", "family_name": "Example", "date_of_birth": "1990-04-12",
                         "phone": "+44 20 7946 0000"},
         "reason": "Referred after an ED visit for a panic attack"})
-    tenant_id: Id
-    program_id: Id
+    tenant_id: Id | None = Field(default=None, description="the caller's tenant when left out; must be it")
+    program_id: Id | None = Field(default=None, description="required when the caller's token names several programs")
     source: ReferralSource
     participant: Identity
     reason: str = Field(default="", max_length=5000, description="Free text; stays in intake")

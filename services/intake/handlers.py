@@ -1,7 +1,9 @@
 """Intake's handlers: each takes a command or an event, changes intake's store and writes
 the events it causes to the outbox, in the caller's transaction. Events carry ids, codes,
-scores and times; names, birth dates, contacts, narrative and goals' words stay here."""
+scores and times; names, birth dates, contacts and narrative stay here. The goals in the
+participant's own words travel, sealed for the participant (``services.privacy``)."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -22,6 +24,7 @@ from services.contracts.events_intake import (
     AssessmentCompleted,
     AvailabilityWindow,
     DimensionRating,
+    GoalStatement,
     InstrumentScore,
     LevelOfCareOverride,
     ReferralReceived,
@@ -33,6 +36,8 @@ from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
+from services.privacy.ports import KeyManagement, ShreddedKey
+from services.privacy.sealing import goal_field, seal
 
 from .commands import (
     AuditC,
@@ -342,8 +347,16 @@ def _age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def _sealed_goals(keys: KeyManagement, participant_id: str, assessment_id: str,
+                  goals: list[dict]) -> tuple[GoalStatement, ...]:
+    """Each goal's words sealed for the participant, bound to its goal id."""
+    ids = [f"{assessment_id}-goal{n}" for n in range(1, len(goals) + 1)]
+    return tuple(GoalStatement(goal_id=gid, text=seal(keys, participant_id, goal_field(gid), g["text"]))
+                 for gid, g in zip(ids, goals, strict=True))
+
+
 async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_id: str,
-                              cmd: CompleteAssessment) -> tuple[Assessment, Decision]:
+                              cmd: CompleteAssessment, keys: KeyManagement) -> tuple[Assessment, Decision]:
     assessment = await _open(session, assessment_id)
     if cmd.signer.role not in DECIDING_ROLES:
         raise NotPermitted(f"a {cmd.signer.role.value} may not complete an assessment; it needs one of: "
@@ -357,8 +370,8 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
     now = _now()
     kind = AssessmentKind(assessment.kind)
     scores = tuple(InstrumentScore(instrument=r.instrument, total=r.total, band=r.band) for r in ev.scores.values())
-    goals = ev.sections[Section.CLINICAL_INTERVIEW].get("goals", [])
-    goal_ids = tuple(f"{assessment.id}-goal{n}" for n in range(1, len(goals) + 1))
+    goals = await asyncio.to_thread(  # the key store is a file shared by the deployment: off the loop
+        _sealed_goals, keys, participant.id, assessment.id, ev.sections[Section.CLINICAL_INTERVIEW].get("goals", []))
     psychosocial = ev.sections[Section.PSYCHOSOCIAL]
     assessment.status, assessment.completed_at, assessment.completed_by = "completed", now, cmd.signer.staff_id
     assessment.scores = [s.model_dump(mode="json") for s in scores]
@@ -375,7 +388,7 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
         participant_id=participant.id, assessment_id=assessment.id, referral_id=referral.id,
         episode_id=assessment.episode_id, kind=kind, completed_at=now, scores=scores,
         findings=ev.findings, strengths=tuple(ev.sections[Section.CLINICAL_INTERVIEW].get("strengths", [])),
-        goal_ids=goal_ids,
+        goal_ids=tuple(g.goal_id for g in goals), goals=goals,
         availability=tuple(AvailabilityWindow(**w) for w in psychosocial["availability"]),
         commitments=tuple(psychosocial.get("commitments", [])),
         attendance_mode=AttendanceMode(psychosocial.get("attendance_mode", "either")),
@@ -397,5 +410,18 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
     return assessment, decision
 
 
+# --- crypto-shredding -----------------------------------------------------------------
+
+
+async def shred_data_keys(session: AsyncSession, keys: KeyManagement, pid: str) -> list[ShreddedKey]:
+    """Delete the participant's data key: every sealed copy of their words, on every topic and
+    in every consumer's store, becomes unreadable. Intake's own record is not touched (it is
+    the clinical record, kept under its retention rules). Shredding again changes nothing."""
+    await _participant(session, pid)
+    shredded = await asyncio.to_thread(keys.shred, pid)
+    log.warning("data_key.shredded", participant_id=pid, key_ids=[k.key_id for k in shredded])
+    return shredded
+
+
 __all__ = ["HANDLERS", "LevelOfCare", "complete_assessment", "open_assessment", "receive_referral",
-           "record_section", "score_instrument", "sign_section"]
+           "record_section", "score_instrument", "shred_data_keys", "sign_section"]

@@ -24,7 +24,7 @@ class Conflict(Refused):
 
 
 class NotPermitted(Refused):
-    """The signer's role may not do this (no authentication yet: the role is as stated)."""
+    """The signer's role may not do this (the signer's role is as stated in the body)."""
 
     status_code = 403
 

@@ -1,5 +1,5 @@
-"""Intake's own store. The participant's identifying details, the narrative and the goals
-in the participant's words live here and only here."""
+"""Intake's own store. The participant's identifying details and the narrative live here and
+only here; the goals in the participant's words live here in clear and travel sealed."""
 
 from datetime import date, datetime
 

@@ -1,19 +1,25 @@
-"""Operations' HTTP routes: the dashboard page and the same figures as JSON."""
+"""Operations' HTTP routes: the dashboard page and the same figures as JSON. The JSON needs an
+operations token and covers the token's tenant and programs only; in development the page gets
+one from ``GET /dev/token`` (absent outside development and test)."""
 
 import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from services.contracts.topics import CONSUMERS, consumed_topics
 from services.eventing.consumer_lag import group_id
 from services.eventing.logging import get_logger
 from services.eventing.runtime import ServiceRuntime
+from services.security.dependencies import Access, authorized
+from services.security.development import DEV_PROGRAMS, DEV_TENANT
+from services.security.roles import Permission, Role
+from services.security.signing_key import DEVELOPMENT_ENVIRONMENTS
 
-from .domain.figures import figures
+from .domain.figures import figures, scope_rows
 from .store import load_rows
 
 router = APIRouter(tags=["operations"])
@@ -51,17 +57,35 @@ async def consumer_lag(rt: ServiceRuntime, max_age_s: float = 2.0) -> dict:
 
 
 @router.get("/api/figures")
-async def get_figures(request: Request, tenant: str | None = Query(None), program: str | None = Query(None)) -> dict:
+async def get_figures(request: Request, tenant: str | None = Query(None), program: str | None = Query(None),
+                      access: Access = authorized(Permission.DASHBOARD_READ)) -> dict:
     """Census, admissions/discharges, sessions and attendance, hours compliance, the pipeline,
-    follow-up completion, safety flags, dead letters and consumer lag; filter by tenant/program."""
+    follow-up completion, safety flags, dead letters and consumer lag; of the caller's tenant and
+    programs, optionally one program."""
+    if tenant and tenant != access.tenant:
+        raise HTTPException(403, "tenant: only the caller's own tenant")
+    if program and program not in access.principal.programs:
+        raise HTTPException(403, f"program: {program} is not one of the caller's programs")
     rt = _rt(request)
     async with rt.db.sessions() as s:
-        rows = await load_rows(s)
-    out = figures(rows, datetime.now(UTC), tenant or None, program or None)
+        rows = scope_rows(await load_rows(s), access.tenant, access.principal.programs)
+    out = figures(rows, datetime.now(UTC), access.tenant, program or None)
     out["consumer_lag"] = await consumer_lag(rt)
     return out
 
 
 @router.get("/api/consumer-lag")
-async def get_consumer_lag(request: Request) -> dict:
+async def get_consumer_lag(request: Request, _: Access = authorized(Permission.DASHBOARD_READ)) -> dict:
     return await consumer_lag(_rt(request))
+
+
+def add_development_token_route(api: FastAPI, environment: str) -> None:
+    """In development and test only: the dashboard page's operations token for the demo tenant."""
+    if environment not in DEVELOPMENT_ENVIRONMENTS:
+        return
+
+    @api.get("/dev/token", include_in_schema=False)
+    async def development_token(request: Request) -> dict:
+        token = request.app.state.token_authority.issue(
+            subject="dev-operations-dashboard", roles=[Role.OPERATIONS], tenant=DEV_TENANT, programs=DEV_PROGRAMS)
+        return {"access_token": token, "token_type": "bearer"}

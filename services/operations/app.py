@@ -4,8 +4,9 @@ its dead-letter reader, the dashboard's static files and routes."""
 from fastapi.staticfiles import StaticFiles
 
 from services.eventing.runtime import build_service
+from services.eventing.settings import ContinuumSettings
 
-from .api import STATIC, router
+from .api import STATIC, add_development_token_route, router
 from .handlers import HANDLERS, on_dead_letter
 from .tables import OperationsBase
 
@@ -14,5 +15,6 @@ def create_app():
     api = build_service("operations", routers=[router], handlers=HANDLERS,
                         metadatas=(OperationsBase.metadata,), title="Continuum operations",
                         on_dead_letter=on_dead_letter)
+    add_development_token_route(api, ContinuumSettings().environment)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

@@ -1,6 +1,8 @@
-"""Wires planning: routes, event handlers and tables into one service process."""
+"""Wires planning: routes, event handlers, tables and the deployment's key management (the
+plan API opens the goals' sealed words) into one service process."""
 
 from services.eventing.runtime import build_service
+from services.privacy.settings import local_key_management
 
 from .api import router
 from .handlers import HANDLERS
@@ -8,5 +10,7 @@ from .tables import PlanningBase
 
 
 def create_app():
-    return build_service("planning", routers=[router], handlers=HANDLERS,
-                         metadatas=(PlanningBase.metadata,), title="Continuum planning")
+    app = build_service("planning", routers=[router], handlers=HANDLERS,
+                        metadatas=(PlanningBase.metadata,), title="Continuum planning")
+    app.state.runtime.extras["keys"] = local_key_management()
+    return app

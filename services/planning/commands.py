@@ -1,5 +1,5 @@
 """The requests clinicians and participants make of planning, as validated models (the API's
-request bodies). There is no authentication yet (issue 8): who acts is taken from the body."""
+request bodies). The caller is authenticated by their token; who signs or acts is still taken from the body."""
 
 from datetime import time
 

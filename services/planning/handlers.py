@@ -38,6 +38,7 @@ from .program_rules import program_rules
 from .tables import (
     AttendanceRecord,
     CarePlanState,
+    GoalWords,
     ParkedInput,
     PlanRevisionNote,
     PlanSignatureRecord,
@@ -160,6 +161,10 @@ async def _create_plan(ctx: HandlerContext, event: AssessmentCompleted) -> None:
     ctx.session.add(PlanVersion(
         plan_id=plan_id, version=1, participant_id=event.participant_id, episode_id=event.episode_id,
         tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid, body=plan.model_dump(mode="json")))
+    for goal in event.goals:  # kept sealed: the plan API opens them when read
+        if await ctx.session.get(GoalWords, goal.goal_id) is None:
+            ctx.session.add(GoalWords(goal_id=goal.goal_id, participant_id=event.participant_id,
+                                      sealed=goal.text.model_dump(mode="json")))
     ctx.session.add(CarePlanState(
         plan_id=plan_id, participant_id=event.participant_id, episode_id=event.episode_id,
         tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid, started_on=start,

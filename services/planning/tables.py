@@ -1,5 +1,6 @@
 """Planning's own store: plan versions and signatures, each plan's review state (scores,
-attendance, goals met), safety flags, reviews held, and inputs parked with their reason."""
+attendance, goals met), safety flags, reviews held, inputs parked with their reason, and the
+goals in the participant's words as they arrived: sealed (never a clear copy)."""
 
 from datetime import date, datetime
 
@@ -27,6 +28,18 @@ class PlanVersion(PlanningBase):
     body: Mapped[dict] = mapped_column(JSON, doc="the PlanCreated/PlanRevised payload")
     reason_code: Mapped[str] = mapped_column(String(64), default="initial")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class GoalWords(PlanningBase):
+    """A goal in the participant's own words, kept sealed as intake sent it and opened only
+    to answer a read of the plan: once the participant's data key is shredded, this copy is
+    unreadable too, with nothing else to erase."""
+
+    __tablename__ = "goal_words"
+
+    goal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    sealed: Mapped[dict] = mapped_column(JSON, doc="a SealedValue")
 
 
 class PlanRevisionNote(PlanningBase):

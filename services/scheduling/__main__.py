@@ -2,4 +2,4 @@ from services.eventing.runtime import serve
 
 from .app import create_app
 
-serve(create_app())
+serve(create_app)

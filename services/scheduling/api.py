@@ -1,6 +1,10 @@
 """Scheduling's HTTP routes: a participant's sessions, hours and availability; check-in,
 attendance and cancellation; clinicians' absences and cancelled groups; the program
-calendar; iCalendar feeds. Thin: each route calls one handler in one unit of work."""
+calendar; iCalendar feeds. Thin: each route calls one handler in one unit of work.
+
+Each route needs a bearer token whose role grants it; a participant or session outside the
+token's tenant and programs answers 404 like one that does not exist, and lists show only the
+caller's scope. Each access to participant data is audited."""
 
 import json
 from datetime import date, time
@@ -9,9 +13,12 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Id
 from services.contracts.codes import MissedReason, Weekday
+from services.security.dependencies import Access, authorized
+from services.security.roles import Permission
 
 from . import ics
 from .calendar_config import InvalidCalendar
@@ -57,6 +64,32 @@ def _outcome(o: ScheduleOutcome) -> dict:
     return {"added": o.added, "moved": o.moved, "cancelled": o.cancelled, "unmet": o.unmet}
 
 
+async def _session_in_scope(db: AsyncSession, access: Access, session_id: str) -> None:
+    s = await db.get(Session, session_id)
+    if s is None or not access.admits(s.participant_id, s.tenant_id, s.program_id):
+        raise UnknownSession(session_id)
+    access.resource = f"session:{session_id}"
+
+
+async def _participant_in_scope(db: AsyncSession, access: Access, participant_id: str) -> bool:
+    """Whether the participant (known by their schedule, or their sessions) is the caller's to see."""
+    row = await db.get(ParticipantSchedule, participant_id) or await db.scalar(
+        select(Session).where(Session.participant_id == participant_id).limit(1))
+    access.resource = f"participant:{participant_id}"
+    return row is not None and access.admits(participant_id, row.tenant_id, row.program_id)
+
+
+async def _visible(db: AsyncSession, access: Access, outcomes: dict) -> dict:
+    """Only the caller's participants of a change that touched several."""
+    shown = {}
+    for pid, o in outcomes.items():
+        row = await db.get(ParticipantSchedule, pid)
+        if row is not None and access.principal.in_scope(row.tenant_id, row.program_id):
+            access.saw(pid, row.program_id)
+            shown[pid] = _outcome(o)
+    return shown
+
+
 class RecordAttendance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -72,10 +105,12 @@ class RecordAttendance(BaseModel):
 
 
 @router.post("/sessions/{session_id}/attendance")
-async def post_attendance(session_id: str, body: RecordAttendance, request: Request) -> dict:
+async def post_attendance(session_id: str, body: RecordAttendance, request: Request,
+                          access: Access = authorized(Permission.ATTENDANCE_WRITE, "attendance.record")) -> dict:
     record = AttendanceRecord(body.status == "attended", body.minutes_attended, body.reason)
     try:
         async with _runtime(request).unit_of_work() as uow:
+            await _session_in_scope(uow.session, access, session_id)
             s = await record_attendance(uow.session, uow.outbox, session_id, record)
     except UnknownSession:
         raise HTTPException(404, f"unknown session: {session_id}") from None
@@ -85,9 +120,11 @@ async def post_attendance(session_id: str, body: RecordAttendance, request: Requ
 
 
 @router.post("/sessions/{session_id}/check-in")
-async def post_check_in(session_id: str, request: Request) -> dict:
+async def post_check_in(session_id: str, request: Request,
+                        access: Access = authorized(Permission.ATTENDANCE_WRITE, "session.check_in")) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
+            await _session_in_scope(uow.session, access, session_id)
             s = await check_in(uow.session, uow.outbox, session_id)
     except UnknownSession:
         raise HTTPException(404, f"unknown session: {session_id}") from None
@@ -103,9 +140,11 @@ class CancelSession(BaseModel):
 
 
 @router.post("/sessions/{session_id}/cancellation")
-async def post_cancellation(session_id: str, body: CancelSession, request: Request) -> dict:
+async def post_cancellation(session_id: str, body: CancelSession, request: Request,
+                            access: Access = authorized(Permission.ATTENDANCE_WRITE, "session.cancel")) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
+            await _session_in_scope(uow.session, access, session_id)
             s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code)
     except UnknownSession:
         raise HTTPException(404, f"unknown session: {session_id}") from None
@@ -114,15 +153,18 @@ async def post_cancellation(session_id: str, body: CancelSession, request: Reque
     return {"session_id": s.id, "status": s.status, "cancel_reason": s.cancel_reason}
 
 
-async def _sessions_of(request: Request, participant_id: str) -> list[Session]:
+async def _sessions_of(request: Request, access: Access, participant_id: str) -> list[Session]:
     async with _runtime(request).db.sessions() as db:
+        if not await _participant_in_scope(db, access, participant_id):
+            return []
         return list((await db.scalars(select(Session).where(Session.participant_id == participant_id)
                                       .order_by(Session.starts_at))).all())
 
 
 @router.get("/participants/{participant_id}/sessions")
-async def get_sessions(participant_id: str, request: Request) -> dict:
-    rows = await _sessions_of(request, participant_id)
+async def get_sessions(participant_id: str, request: Request,
+                       access: Access = authorized(Permission.SESSIONS_READ, "sessions.read")) -> dict:
+    rows = await _sessions_of(request, access, participant_id)
     if not rows:
         raise HTTPException(404, f"no sessions for participant: {participant_id}")
     return {
@@ -135,11 +177,12 @@ async def get_sessions(participant_id: str, request: Request) -> dict:
 
 
 @router.get("/participants/{participant_id}/hours")
-async def get_hours(participant_id: str, request: Request) -> dict:
+async def get_hours(participant_id: str, request: Request,
+                    access: Access = authorized(Permission.SESSIONS_READ, "hours.read")) -> dict:
     """Per plan week: hours scheduled, attended, still possible and required."""
     async with _runtime(request).db.sessions() as db:
         state = await db.get(ParticipantSchedule, participant_id)
-        if state is None:
+        if state is None or not await _participant_in_scope(db, access, participant_id):
             raise HTTPException(404, f"no schedule for participant: {participant_id}")
         weeks = sorted(set((await db.scalars(select(Session.week_start).where(
             Session.participant_id == participant_id, Session.week_start.is_not(None)))).all()))
@@ -165,10 +208,13 @@ class ChangeAvailability(BaseModel):
 
 
 @router.put("/participants/{participant_id}/availability")
-async def put_availability(participant_id: str, body: ChangeAvailability, request: Request) -> dict:
+async def put_availability(participant_id: str, body: ChangeAvailability, request: Request,
+                           access: Access = authorized(Permission.AVAILABILITY_WRITE, "availability.change")) -> dict:
     windows = [Window(w.day, w.start, w.end) for w in body.windows]
     try:
         async with _runtime(request).unit_of_work() as uow:
+            if not await _participant_in_scope(uow.session, access, participant_id):
+                raise UnknownParticipant(participant_id)
             outcome = await change_availability(uow.session, uow.outbox, participant_id, windows)
     except InvalidAvailability as exc:
         raise HTTPException(422, f"availability refused: {exc}") from None
@@ -186,16 +232,20 @@ class ClinicianAbsenceIn(BaseModel):
 
 
 @router.post("/clinicians/{clinician_id}/absences", status_code=201)
-async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn, request: Request) -> dict:
+async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn, request: Request,
+                       access: Access = authorized(Permission.STAFFING_WRITE, "clinician_absence.record")) -> dict:
+    """Re-places the sessions the absence touches; the answer lists the caller's participants only."""
+    access.resource = f"clinician:{clinician_id}"
     try:
         async with _runtime(request).unit_of_work() as uow:
             absence_id, outcomes = await record_clinician_absence(uow.session, uow.outbox, clinician_id,
                                                                   body.starts_at, body.ends_at, body.reason_code)
+            shown = await _visible(uow.session, access, outcomes)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"absence_id": absence_id, "participants": {p: _outcome(o) for p, o in outcomes.items()}}
+    return {"absence_id": absence_id, "participants": shown}
 
 
 class GroupCancellationIn(BaseModel):
@@ -206,18 +256,22 @@ class GroupCancellationIn(BaseModel):
 
 
 @router.post("/groups/{group_id}/cancellations", status_code=201)
-async def post_group_cancellation(group_id: Id, body: GroupCancellationIn, request: Request) -> dict:
+async def post_group_cancellation(group_id: Id, body: GroupCancellationIn, request: Request,
+                                  access: Access = authorized(Permission.STAFFING_WRITE, "group_meeting.cancel")
+                                  ) -> dict:
+    access.resource = f"group:{group_id}"
     try:
         async with _runtime(request).unit_of_work() as uow:
             outcomes = await cancel_group_meeting(uow.session, uow.outbox, group_id, body.on, body.reason_code)
+            shown = await _visible(uow.session, access, outcomes)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
     return {"group_id": group_id, "on": body.on.isoformat(),
-            "participants": {p: _outcome(o) for p, o in outcomes.items()}}
+            "participants": shown}
 
 
 @router.get("/calendar")
-async def get_calendar(request: Request) -> dict:
+async def get_calendar(request: Request, _: Access = authorized(Permission.SESSIONS_READ)) -> dict:
     async with _runtime(request).db.sessions() as db:
         doc = await db.get(CalendarDocument, 1)
         version, cal = await current_calendar(db)
@@ -226,7 +280,8 @@ async def get_calendar(request: Request) -> dict:
 
 
 @router.put("/calendar")
-async def put_calendar(document: dict, request: Request) -> dict:
+async def put_calendar(document: dict, request: Request,
+                       _: Access = authorized(Permission.STAFFING_WRITE, "calendar.replace")) -> dict:
     """Replace the program calendar (the shape of config/calendar.yaml). Sessions already
     placed stay; placements from now on use the new calendar."""
     try:
@@ -241,16 +296,23 @@ ICS = "text/calendar; charset=utf-8"
 
 
 @router.get("/participants/{participant_id}/calendar.ics")
-async def participant_feed(participant_id: Id, request: Request) -> Response:
-    rows = await _sessions_of(request, participant_id)
+async def participant_feed(participant_id: Id, request: Request,
+                           access: Access = authorized(Permission.SESSIONS_READ, "calendar_feed.read")) -> Response:
+    rows = await _sessions_of(request, access, participant_id)
     if not rows:
         raise HTTPException(404, f"no sessions for participant: {participant_id}")
     return Response(ics.feed(f"Continuum sessions {participant_id}", rows), media_type=ICS)
 
 
 @router.get("/clinicians/{clinician_id}/calendar.ics")
-async def clinician_feed(clinician_id: Id, request: Request) -> Response:
+async def clinician_feed(clinician_id: Id, request: Request,
+                         access: Access = authorized(Permission.SESSIONS_READ, "clinician_feed.read")) -> Response:
+    """The clinician's sessions with participants of the caller's tenant and programs."""
+    access.resource = f"clinician:{clinician_id}"
     async with _runtime(request).db.sessions() as db:
-        rows = (await db.scalars(select(Session).where(Session.clinician_id == clinician_id)
-                                 .order_by(Session.starts_at))).all()
+        rows = (await db.scalars(select(Session).where(
+            Session.clinician_id == clinician_id, Session.tenant_id == access.tenant,
+            Session.program_id.in_(access.principal.programs)).order_by(Session.starts_at))).all()
+    for r in rows:
+        access.saw(r.participant_id, r.program_id)
     return Response(ics.feed(f"Continuum sessions {clinician_id}", rows), media_type=ICS)

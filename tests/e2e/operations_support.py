@@ -10,7 +10,7 @@ from deploy.demo_cohort import DemoCohort
 def drive_demo_cohort(stack, size: int = 10, timeout_s: float = 240) -> DemoCohort:
     """Participants 0..size-1 of the demo cohort through the APIs until each is in aftercare
     or referred out (participant 7 has a safety flag, participant 9 is referred out)."""
-    cohort = DemoCohort(stack.urls(), size)
+    cohort = DemoCohort(stack.urls(), size, data_dir=stack.data_dir)
     try:
         cohort.admit()
         deadline = time.monotonic() + timeout_s
@@ -28,7 +28,7 @@ def operations_caught_up(stack, http: httpx.Client) -> bool:
     for s in ("intake", "planning", "scheduling", "aftercare", "operations"):
         if http.get(f"{stack.url(s)}/health").json()["outbox_backlog"]:
             return False
-    lag = http.get(f"{stack.url('operations')}/api/consumer-lag").json()
+    lag = http.get(f"{stack.url('operations')}/api/consumer-lag", headers=stack.auth_headers("operations")).json()
     ops = next(s for s in lag["by_service"] if s["service"] == "operations")
     return lag["available"] and ops["lag"] == 0
 

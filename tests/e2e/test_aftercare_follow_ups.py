@@ -59,7 +59,7 @@ def test_plan_confirmed_check_ins_scheduled_a_due_run_emails_and_opens(stack, re
     reader = aftercare_reader(stack, readers)
     aftercare_url = stack.url("aftercare")
     email = "p11.reminders@example.org"
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = admit(stack, http, 11)
         assert http.put(f"{aftercare_url}/participants/{pid}/reminder-contact",
                         json={"email": email}).status_code == 204
@@ -134,7 +134,7 @@ def test_plan_confirmed_check_ins_scheduled_a_due_run_emails_and_opens(stack, re
 def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, readers):
     reader = aftercare_reader(stack, readers)
     aftercare_url = stack.url("aftercare")
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = admit(stack, http, 12)
         fus = attend_until_step_down(stack, http, pid, 12)["follow_ups"]
         d7, d30 = fus[0], fus[1]
@@ -178,7 +178,7 @@ def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, re
 
 def test_a_readmission_cancels_the_pending_runs(stack, readers):
     reader = aftercare_reader(stack, readers)
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = admit(stack, http, 13)
         fus = attend_until_step_down(stack, http, pid, 13)["follow_ups"]
         relapse = api.check_in(http, stack.urls(), fus[0]["follow_up_id"],
@@ -202,7 +202,7 @@ def test_a_readmission_cancels_the_pending_runs(stack, readers):
 
 
 def test_restarting_the_prefect_server_keeps_the_scheduled_runs(stack):
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = admit(stack, http, 14)
         fus = attend_until_step_down(stack, http, pid, 14)["follow_ups"]
         ids = [x for f in fus for x in (f["flow_run_id"], f["grace_check_flow_run_id"])]
@@ -214,7 +214,8 @@ def test_restarting_the_prefect_server_keeps_the_scheduled_runs(stack):
             httpx.get(f"{stack.prefect.api_url}/health", timeout=2)
         stack.prefect.start()
         if stack.procs["workflows"].poll() is not None:  # the flow server gave up while Prefect was down
-            stack.procs["workflows"] = start_flow_server(stack.prefect, stack.data_dir / "logs" / "workflows.log")
+            stack.procs["workflows"] = start_flow_server(stack.prefect, stack.data_dir / "logs" / "workflows.log",
+                                                         stack.service_env())
 
         after = {r["id"]: r for r in flow_runs(stack, ids)}
         assert {i: r["expected_start_time"] for i, r in after.items()} == before
@@ -225,7 +226,7 @@ def test_restarting_the_prefect_server_keeps_the_scheduled_runs(stack):
 
 
 def test_a_check_in_run_that_fails_is_retried_and_reminds_once(stack):
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = admit(stack, http, 15)
         d7 = attend_until_step_down(stack, http, pid, 15)["follow_ups"][0]
         stack.stop_service("aftercare")     # the run comes due while aftercare is down: its call fails

@@ -28,7 +28,7 @@ def log_lines(stack, service: str) -> list[dict]:
 
 
 def test_every_service_answers_metrics_with_the_named_metrics(stack):
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, stack.urls(), referral(5))["participant_id"]
         api.assess(http, stack.urls(), pid, assessment(5))
         poll(lambda: api.plan(http, stack.urls(), pid), 60, "a plan")
@@ -51,7 +51,7 @@ def test_every_service_answers_metrics_with_the_named_metrics(stack):
 def test_an_api_command_starts_a_trace_that_its_effects_continue(stack, readers):
     reader = readers(*[events_topic(s, stack.config.topic_prefix) for s in SERVICES])
     responses: list[httpx.Response] = []
-    with httpx.Client(timeout=15, event_hooks={"response": [responses.append]}) as http:
+    with stack.client(event_hooks={"response": [responses.append]}) as http:
         pid = api.refer(http, stack.urls(), referral(6))["participant_id"]
         assert api.assess(http, stack.urls(), pid, assessment(6))["admitted_to_iop"]
     completion = next(r for r in reversed(responses) if r.request.url.path.endswith("/completion"))
@@ -76,7 +76,7 @@ def test_one_participants_trace_id_is_in_the_logs_of_all_four_services(stack):
     call; every service's logs carry that trace id, with correlation ids, never PHI."""
     journey = new_trace()
     urls = stack.urls()
-    with httpx.Client(timeout=15, headers={"traceparent": journey.traceparent}) as http:
+    with stack.client(headers={"traceparent": journey.traceparent}) as http:
         pid = api.refer(http, urls, referral(8))["participant_id"]
         assert api.assess(http, urls, pid, assessment(8))["admitted_to_iop"]
         booked = poll(lambda: api.sessions(http, urls, pid), 60, "sessions")

@@ -5,7 +5,6 @@ filters, updates live, and a screenshot is taken."""
 import os
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -36,9 +35,10 @@ def browser_page(tmp_path_factory):
 
 def test_the_dashboard_shows_the_demo_cohort(stack, demo_cohort, browser_page, tmp_path):
     ops = stack.url("operations")
-    with httpx.Client(timeout=15) as http:
+    with stack.client("operations") as http:
         wait_caught_up(stack, http)
         figures = http.get(f"{ops}/api/figures").json()
+        assert figures["tenant_id"] == "demo-network"
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -66,7 +66,7 @@ def test_the_dashboard_shows_the_demo_cohort(stack, demo_cohort, browser_page, t
 
     # live updates: a new referral shows up without reloading the page
     before = page.evaluate("Chart.getChart('chart-pipeline').data.datasets[0].data[0]")
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         api.refer(http, stack.urls(), referral(11))
     page.wait_for_function(f"Chart.getChart('chart-pipeline').data.datasets[0].data[0] > {before}", timeout=30000)
 

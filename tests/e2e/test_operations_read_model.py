@@ -4,7 +4,6 @@ Kafka consumer counts on the topics, and a rebuild by replaying the topics equal
 import asyncio
 import time
 
-import httpx
 import pytest
 
 from services.contracts.base import SERVICES
@@ -20,14 +19,23 @@ from .operations_support import wait_caught_up
 pytestmark = pytest.mark.e2e
 
 
-def expected_from_topics(reader, dlq_reader) -> dict:
+def _tenant(record) -> str | None:
+    try:
+        return record.event.get("tenantid")
+    except Exception:  # noqa: BLE001 - a poison message is no tenant's
+        return None
+
+
+def expected_from_topics(reader, dlq_reader, tenant: str = "demo-network") -> dict:
+    """What the operations token of ``tenant`` should see (other tests use other tenants)."""
     reader.poll()
     dlq_reader.poll()
-    types = [r.headers.get("ce_type", b"").decode() for r in reader.records]
+    records = [r for r in reader.records if _tenant(r) == tenant]
+    types = [r.headers.get("ce_type", b"").decode() for r in records]
     count = lambda suffix: sum(t.endswith(suffix) for t in types)  # noqa: E731
-    referrals = {r.event["data"]["referral_id"] for r in reader.records
+    referrals = {r.event["data"]["referral_id"] for r in records
                  if r.headers.get("ce_type", b"").endswith(b"referral_received.v1")}
-    attended = {r.event["data"]["session_id"] for r in reader.records
+    attended = {r.event["data"]["session_id"] for r in records
                 if r.headers.get("ce_type", b"").endswith(b"session_attended.v1")}
     return {"referred": len(referrals), "attended": len(attended),
             "safety_flags": count("safety_risk_flagged.v1"), "discharged": count("participant_discharged.v1"),
@@ -44,7 +52,7 @@ def test_the_figures_agree_with_the_topics(stack, demo_cohort, readers):
     prefix = stack.config.topic_prefix
     reader = readers(*[events_topic(s, prefix) for s in SERVICES])
     dlq_reader = readers(*[dead_letter_topic(c, prefix) for c in CONSUMERS])
-    with httpx.Client(timeout=15) as http:
+    with stack.client("operations") as http:
         wait_caught_up(stack, http)
         deadline = time.monotonic() + 30
         while True:
@@ -64,7 +72,10 @@ def test_the_figures_agree_with_the_topics(stack, demo_cohort, readers):
         demo_only = http.get(f"{stack.url('operations')}/api/figures",
                              params={"tenant": "demo-network", "program": "adult-mh"}).json()
         assert demo_only["tenant_id"] == "demo-network" and demo_only["pipeline"]["stages"][0]["reached"] >= 10
-        nobody = http.get(f"{stack.url('operations')}/api/figures", params={"tenant": "no-such-tenant"}).json()
+        other = http.get(f"{stack.url('operations')}/api/figures", params={"tenant": "no-such-tenant"})
+        assert other.status_code == 403 and "tenant" in other.json()["detail"], "no query crosses tenants"
+    with stack.client("operations", tenant="no-such-tenant") as http:
+        nobody = http.get(f"{stack.url('operations')}/api/figures").json()
         assert nobody["pipeline"]["stages"][0]["reached"] == 0 and nobody["census"]["total"] == 0
 
 
@@ -89,7 +100,7 @@ async def _rebuild(url: str, bootstrap: str, prefix: str) -> tuple[int, dict]:
 
 def test_the_read_model_rebuilt_by_replay_equals_the_live_one(stack, demo_cohort, tmp_path):
     live_url = f"sqlite+aiosqlite:///{stack.data_dir / 'operations.db'}"
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         for attempt in range(3):  # retried only if an event arrived between the two reads
             wait_caught_up(stack, http)
             live = asyncio.run(_rows(live_url))

@@ -4,7 +4,6 @@ the participant's sessions re-placed for the new version inside the new availabi
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from deploy import api_client as api
@@ -28,7 +27,7 @@ def test_an_api_edit_revises_the_plan_and_scheduling_re_places_the_sessions(stac
     prefix = stack.config.topic_prefix
     reader = readers(events_topic("planning", prefix), events_topic("scheduling", prefix))
     urls = stack.urls()
-    with httpx.Client(timeout=15) as http:
+    with stack.client() as http:
         pid = api.refer(http, urls, referral(30))["participant_id"]  # an evenings participant
         assert api.assess(http, urls, pid, assessment(30))["admitted_to_iop"]
         plan = poll(lambda: api.plan(http, urls, pid), 60, "a plan")["plan"]

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from deploy.demo_cohort import assessment, referral, reassessment
 from services.contracts.codes import AssessmentKind, Instrument, LevelOfCare
 from services.contracts.envelope import parse_envelope
+from services.contracts.sealed import SealedValue
 from services.eventing.database import Database, OutboxMessage
 from services.eventing.outbox import Outbox
 from services.intake import commands as c
@@ -16,6 +17,9 @@ from services.intake import handlers
 from services.intake.domain.sections import Section
 from services.intake.refusals import Conflict, Incomplete, NotPermitted
 from services.intake.tables import IntakeBase
+from services.privacy.data_key_store import SqliteDataKeys
+from services.privacy.master_key_file import MasterKeyFile
+from services.privacy.sealing import goal_field, open_sealed
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +27,12 @@ SECTION_MODELS = {Section.CLINICAL_INTERVIEW: c.ClinicalInterview, Section.PSYCH
                   Section.SUBSTANCE_USE: c.SubstanceUse, Section.PSYCHOSOCIAL: c.Psychosocial}
 INSTRUMENT_MODELS = {Instrument.PHQ9: c.Phq9, Instrument.GAD7: c.Gad7, Instrument.AUDIT_C: c.AuditC,
                      Instrument.DAST10: c.Dast10, Instrument.CSSRS_SCREENER: c.CssrsScreener}
+
+
+@pytest.fixture
+def keys(tmp_path) -> SqliteDataKeys:
+    return SqliteDataKeys(tmp_path / "keys" / "data-keys.db",
+                          MasterKeyFile.load(tmp_path / "keys" / "master.key", generate=True))
 
 
 @pytest.fixture
@@ -54,7 +64,7 @@ async def refer(db, i: int) -> str:
     return (await tx(db, lambda s, o: handlers.receive_referral(s, o, c.ReceiveReferral(**referral(i))))).participant_id
 
 
-async def run_assessment(db, pid: str, body: dict, *, complete: bool = True, skip_sections=()) -> str:
+async def run_assessment(db, keys, pid: str, body: dict, *, complete: bool = True, skip_sections=()) -> str:
     kind = AssessmentKind(body["kind"])
     a = await tx(db, lambda s, o: handlers.open_assessment(s, pid, c.OpenAssessment(kind=kind)))
     for name, content in body["sections"].items():
@@ -69,13 +79,14 @@ async def run_assessment(db, pid: str, body: dict, *, complete: bool = True, ski
         cmd = INSTRUMENT_MODELS[instrument](**answers)
         await tx(db, lambda s, o: handlers.score_instrument(s, o, a.id, instrument, cmd))
     if complete:
-        await tx(db, lambda s, o: handlers.complete_assessment(s, o, a.id, c.CompleteAssessment(**body["completion"])))
+        await tx(db, lambda s, o: handlers.complete_assessment(
+            s, o, a.id, c.CompleteAssessment(**body["completion"]), keys))
     return a.id
 
 
-async def test_rescoring_raises_another_flag_only_when_worse(db):
+async def test_rescoring_raises_another_flag_only_when_worse(db, keys):
     pid = await refer(db, 2)
-    aid = await run_assessment(db, pid, assessment(2), complete=False)
+    aid = await run_assessment(db, keys, pid, assessment(2), complete=False)
     by = assessment(2)["completion"]["signer"]
     for q6_recent in (False, False, True):  # moderate, the same again, then high
         cmd = c.CssrsScreener(administered_by=by, q1=True, q2=False, q6=True, q6_past_3_months=q6_recent)
@@ -85,21 +96,26 @@ async def test_rescoring_raises_another_flag_only_when_worse(db):
         ("moderate", ["cssrs_moderate_risk"]), ("high", ["cssrs_high_risk"])]
 
 
-async def test_a_complete_iop_assessment_emits_one_assessment_completed(db):
+async def test_a_complete_iop_assessment_emits_one_assessment_completed(db, keys):
     pid = await refer(db, 1)
-    aid = await run_assessment(db, pid, assessment(1))
+    aid = await run_assessment(db, keys, pid, assessment(1))
     assert await outbox_types(db) == ["referral_received", "assessment_completed"]
     done = (await outbox_events(db, "assessment_completed"))[0]
     assert done["assessment_id"] == aid and done["admitted_to_iop"] is True
     assert done["recommended_level_of_care"] == "2.1" and done["rationale_codes"][0] == "iop_appropriate"
     assert {s["instrument"] for s in done["scores"]} == {i.value for i in Instrument}
     assert len(done["dimensions"]) == 6 and {s["section"] for s in done["signatures"]} == {s.value for s in Section}
-    assert done["availability"] and done["goal_ids"] == [f"{aid}-goal1"]
+    assert done["availability"] and done["goal_ids"] == [f"{aid}-goal1", f"{aid}-goal2"]
+    words = [g["text"] for g in assessment(1)["sections"]["clinical_interview"]["goals"]]
+    assert [g["goal_id"] for g in done["goals"]] == done["goal_ids"]  # the words travel, sealed
+    assert [open_sealed(keys, pid, goal_field(g["goal_id"]), SealedValue.model_validate(g["text"]))
+            for g in done["goals"]] == words
+    assert not any(w in json.dumps(done) for w in words)
 
 
-async def test_a_high_risk_participant_is_flagged_first_and_not_admitted(db):
+async def test_a_high_risk_participant_is_flagged_first_and_not_admitted(db, keys):
     pid = await refer(db, 7)
-    await run_assessment(db, pid, assessment(7))
+    await run_assessment(db, keys, pid, assessment(7))
     types = await outbox_types(db)
     assert types == ["referral_received", "safety_risk_flagged", "safety_risk_flagged", "assessment_completed",
                      "referred_out"]
@@ -114,37 +130,37 @@ async def test_a_high_risk_participant_is_flagged_first_and_not_admitted(db):
     assert out["reason_code"] == "safety_risk_high" and out["recommended_level_of_care"] == "2.5"
 
 
-async def test_a_safety_flag_is_written_before_the_assessment_completes(db):
+async def test_a_safety_flag_is_written_before_the_assessment_completes(db, keys):
     pid = await refer(db, 7)
-    await run_assessment(db, pid, assessment(7), complete=False)
+    await run_assessment(db, keys, pid, assessment(7), complete=False)
     assert "safety_risk_flagged" in await outbox_types(db)
     assert "assessment_completed" not in await outbox_types(db)
 
 
-async def test_completion_without_a_required_section_is_refused_and_names_it(db):
+async def test_completion_without_a_required_section_is_refused_and_names_it(db, keys):
     pid = await refer(db, 2)
-    aid = await run_assessment(db, pid, assessment(2), complete=False, skip_sections=("psychosocial",))
+    aid = await run_assessment(db, keys, pid, assessment(2), complete=False, skip_sections=("psychosocial",))
     with pytest.raises(Incomplete, match="psychosocial") as refused:
         await tx(db, lambda s, o: handlers.complete_assessment(s, o, aid, c.CompleteAssessment(
-            **assessment(2)["completion"])))
+            **assessment(2)["completion"]), keys))
     assert refused.value.details["missing_sections"] == ["psychosocial"]
     assert await outbox_types(db) == ["referral_received"]
 
 
-async def test_a_section_signed_by_the_wrong_role_is_refused(db):
+async def test_a_section_signed_by_the_wrong_role_is_refused(db, keys):
     pid = await refer(db, 3)
-    aid = await run_assessment(db, pid, assessment(3), complete=False, skip_sections=tuple(s.value for s in Section))
+    aid = await run_assessment(db, keys, pid, assessment(3), complete=False, skip_sections=tuple(s.value for s in Section))
     body = {**assessment(3)["sections"]["psychosocial"], "signer": {"staff_id": "staff-peer-1", "role": "peer_specialist"}}
     with pytest.raises(NotPermitted, match="peer_specialist may not sign the psychosocial section.*case_manager"):
         await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHOSOCIAL, c.Psychosocial(**body)))
 
 
-async def test_a_clinician_override_is_recorded_with_its_reason(db):
+async def test_a_clinician_override_is_recorded_with_its_reason(db, keys):
     pid = await refer(db, 9)
     body = assessment(9)
     body["completion"] = {**body["completion"], "override": {"level_of_care": "2.1", "reason_code": "clinical_judgement",
                                                              "note": "synthetic"}}
-    await run_assessment(db, pid, body)
+    await run_assessment(db, keys, pid, body)
     done = (await outbox_events(db, "assessment_completed"))[0]
     assert done["recommended_level_of_care"] == "2.1" and done["admitted_to_iop"] is True
     assert done["override"] == {"rule_level_of_care": "1", "reason_code": "clinical_judgement",
@@ -152,10 +168,10 @@ async def test_a_clinician_override_is_recorded_with_its_reason(db):
     assert "synthetic" not in json.dumps(done), "the override note stays in intake"
 
 
-async def test_a_reassessment_links_to_the_episode_and_carries_the_other_sections(db):
+async def test_a_reassessment_links_to_the_episode_and_carries_the_other_sections(db, keys):
     pid = await refer(db, 5)
-    await run_assessment(db, pid, assessment(5))
-    await run_assessment(db, pid, reassessment(5, [1] * 8 + [0], [1] * 7))
+    await run_assessment(db, keys, pid, assessment(5))
+    await run_assessment(db, keys, pid, reassessment(5, [1] * 8 + [0], [1] * 7))
     initial, again = await outbox_events(db, "assessment_completed")
     assert again["kind"] == "reassessment" and again["episode_id"] == initial["episode_id"]
     assert next(s for s in again["scores"] if s["instrument"] == "phq9")["total"] == 8
@@ -163,11 +179,11 @@ async def test_a_reassessment_links_to_the_episode_and_carries_the_other_section
     assert "referred_out" not in await outbox_types(db)
     with pytest.raises(Conflict, match="already completed"):
         await tx(db, lambda s, o: handlers.complete_assessment(s, o, again["assessment_id"], c.CompleteAssessment(
-            **assessment(5)["completion"])))
+            **assessment(5)["completion"]), keys))
 
 
-async def test_an_initial_assessment_needs_a_referral_awaiting_one(db):
+async def test_an_initial_assessment_needs_a_referral_awaiting_one(db, keys):
     pid = await refer(db, 6)
-    await run_assessment(db, pid, assessment(6))
+    await run_assessment(db, keys, pid, assessment(6))
     with pytest.raises(Conflict, match="no referral awaiting assessment"):
         await tx(db, lambda s, o: handlers.open_assessment(s, pid, c.OpenAssessment(kind="initial")))

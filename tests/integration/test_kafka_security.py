@@ -9,7 +9,6 @@ import logging
 import ssl
 import uuid
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
@@ -159,7 +158,7 @@ def test_a_service_process_runs_on_the_secured_broker_with_its_own_principal(sec
     try:
         stack.start_service("intake")
         stack.wait_service("intake", timeout_s=180)
-        with httpx.Client(timeout=30) as http:
+        with stack.client(timeout=30) as http:  # a care-team token signed with this deployment's key
             pid = api.refer(http, stack.urls(), referral(3))["participant_id"]
             reader.wait_for(lambda rs: any(r.key == pid.encode() for r in rs), 90, "ReferralReceived from intake")
             metrics = poll(lambda: (t := http.get(f"{stack.url('intake')}/metrics").text)

@@ -4,6 +4,7 @@ consumer; commands go through its HTTP routes; what it announces is relayed by i
 relay and read back from its topic by a plain Kafka consumer."""
 
 import asyncio
+import secrets
 import time as time_module
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,6 +16,7 @@ from icalendar import Calendar
 from kafka import KafkaProducer
 from sqlalchemy import select
 
+from deploy.api_client import CARE_TEAM
 from services.contracts.codes import Discipline, LevelOfCare, Modality, Weekday
 from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_aftercare import ParticipantDischarged
@@ -32,6 +34,9 @@ from services.scheduling.api import router
 from services.scheduling.calendar_config import load_calendar
 from services.scheduling.handlers import HANDLERS, prepare_store
 from services.scheduling.tables import SchedulingBase, Session
+from services.security.local_tokens import bearer
+from services.security.tokens import TokenAuthority
+from services.security.wiring import AUDIT_METADATA, secure
 from tests.support.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.integration
@@ -91,7 +96,12 @@ class Harness:
         app = FastAPI()
         app.state.runtime = self.rt
         app.include_router(router)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling")
+        authority = TokenAuthority(secrets.token_urlsafe(32), issuer="continuum", audience="continuum-api",
+                                   lifetime=timedelta(hours=1), leeway_s=10)
+        secure(app, authority)
+        token = authority.issue(subject="it-care-team", roles=CARE_TEAM, tenant="tenant-it", programs=["adult-mh"])
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling",
+                                      headers=bearer(token))
         self.out = open_reader(bootstrap, events_topic("scheduling", prefix))
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self._relay: OutboxRelay | None = None
@@ -149,7 +159,7 @@ class Harness:
 async def sched(kafka_stack, tmp_path):
     prefix = f"{kafka_stack.config.topic_prefix}sc{uuid.uuid4().hex[:6]}."
     create_topics(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), ContinuumSettings(topic_prefix=prefix))
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'scheduling.db'}", SchedulingBase.metadata)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'scheduling.db'}", SchedulingBase.metadata, AUDIT_METADATA)
     await db.create_all()
     async with db.transaction() as s:
         await prepare_store(s)

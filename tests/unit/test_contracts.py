@@ -111,3 +111,47 @@ def test_no_event_field_names_identifying_details():
     for model in EVENT_TYPES.values():
         assert not banned & set(model.model_fields), model.__name__
 
+
+
+def _properties(schema: dict, defs: dict, seen: set[str] | None = None):
+    """(name, property schema) of every property at any depth of an event's JSON Schema."""
+    seen = seen if seen is not None else set()
+    for name, prop in schema.get("properties", {}).items():
+        yield name, prop
+        for ref in _refs(prop):
+            if ref not in seen:
+                seen.add(ref)
+                yield from _properties(defs[ref], defs, seen)
+
+
+def _refs(prop: dict):
+    if "$ref" in prop:
+        yield prop["$ref"].split("/")[-1]
+    for key in ("items", "anyOf", "prefixItems", "allOf"):
+        inner = prop.get(key)
+        for p in inner if isinstance(inner, list) else [inner] if inner else []:
+            yield from _refs(p)
+
+
+def test_words_about_a_person_appear_in_events_only_sealed():
+    """Anywhere in any event, a field named for identifying details or narrative holds a SealedValue
+    (or a code: an enumeration, e.g. SessionMissed's reason)."""
+    banned = {"name", "given_name", "family_name", "date_of_birth", "dob", "email", "phone", "address", "text",
+              "note", "notes", "narrative", "symptoms", "history", "reason", "words"}
+    sealed_fields = []
+    for event_type, schema in event_schemas().items():
+        defs = schema.get("$defs", {})
+        for name, prop in _properties(schema, defs):
+            if name in banned:
+                refs = list(_refs(prop))
+                codes = refs and all("enum" in defs[r] for r in refs)
+                assert refs == ["SealedValue"] or codes, f"{event_type}: {name} is neither sealed nor a code"
+                sealed_fields += [(event_type, name)] if refs == ["SealedValue"] else []
+    assert ("continuum.intake.assessment_completed.v1", "text") in sealed_fields
+
+
+def test_a_sealed_goal_is_an_optional_addition_within_the_version():
+    old_reader_view = assessment().model_dump(mode="json")
+    assert "goals" in old_reader_view and AssessmentCompleted.model_fields["goals"].is_required() is False
+    without = {k: v for k, v in old_reader_view.items() if k != "goals"}
+    assert AssessmentCompleted.model_validate(without).goals == ()

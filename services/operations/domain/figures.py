@@ -18,6 +18,14 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def scope_rows(rows: Rows, tenant: str, programs: tuple[str, ...]) -> Rows:
+    """Only what a caller of ``tenant`` with ``programs`` may see (dead letters carry ids and
+    reasons only and no reliable tenant: kept whole)."""
+    return {t: (rs if t == "dead_letters" else
+                [r for r in rs if r.get("tenant_id") == tenant and r.get("program_id") in programs])
+            for t, rs in rows.items()}
+
+
 def filter_rows(rows: Rows, tenant: str | None = None, program: str | None = None) -> Rows:
     """Rows of one tenant/program (dead letters have no reliable tenant: kept whole)."""
     def keep(r: dict) -> bool:

@@ -1,4 +1,4 @@
-// The operations dashboard: polls /api/figures (filtered by tenant and program) and
+// The operations dashboard: polls /api/figures (the token's tenant, filtered by program) and
 // redraws the cards, charts and tables. No build step; Chart.js is vendored.
 "use strict";
 
@@ -105,12 +105,31 @@ function render(f) {
     w.hours_required, w.hours_scheduled, w.hours_attended]);
 }
 
+// The figures need an operations bearer token: one given in the address (#token=...), kept for
+// this tab, or in development the page's own from /dev/token (absent outside development).
+const TOKEN_KEY = "continuum-operations-token";
+
+async function token() {
+  const given = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (given) {
+    sessionStorage.setItem(TOKEN_KEY, given);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  if (!sessionStorage.getItem(TOKEN_KEY)) {
+    const r = await fetch("/dev/token");
+    if (!r.ok) throw new Error("sign in: open this page with #token=<an operations token>");
+    sessionStorage.setItem(TOKEN_KEY, (await r.json()).access_token);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
 async function refresh() {
   const params = new URLSearchParams();
   if ($("tenant").value) params.set("tenant", $("tenant").value);
   if ($("program").value) params.set("program", $("program").value);
   try {
-    const r = await fetch(`/api/figures?${params}`);
+    const r = await fetch(`/api/figures?${params}`, { headers: { Authorization: `Bearer ${await token()}` } });
+    if (r.status === 401) sessionStorage.removeItem(TOKEN_KEY); // expired: the next refresh gets another
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     render(await r.json());
     $("status").textContent = `live · updated ${new Date().toLocaleTimeString()}`;

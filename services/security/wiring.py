@@ -1,0 +1,24 @@
+"""Sets a service up for authentication at start: the signing key (refused outside development
+when missing or a development key), the token authority, the audit table, ``GET /audit``."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from .audit import AuditBase
+from .audit_api import router as audit_router
+from .settings import AuthSettings
+from .signing_key import load_signing_key
+from .tokens import TokenAuthority
+
+AUDIT_METADATA = AuditBase.metadata
+
+
+def token_authority(environment: str, data_dir: Path, settings: AuthSettings | None = None) -> TokenAuthority:
+    settings = settings or AuthSettings()
+    return TokenAuthority.from_settings(load_signing_key(settings, environment, data_dir), settings)
+
+
+def secure(api: FastAPI, authority: TokenAuthority) -> None:
+    api.state.token_authority = authority
+    api.include_router(audit_router)
