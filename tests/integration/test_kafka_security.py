@@ -82,7 +82,8 @@ async def test_a_service_writes_its_own_topics_and_reads_what_it_consumes(secure
     got = await consume_one(secure_stack, "planning", topic(secure_stack, "intake"), group_id("planning", prefix))
     assert got == body
     # operations reads every dead-letter topic
-    dlq = await consume_one(secure_stack, "operations", dead_letter_topic("intake", prefix), group_id("operations", prefix))
+    dlq = await consume_one(secure_stack, "operations", dead_letter_topic("intake", prefix),
+                            group_id("operations", prefix))
     assert dlq == b"bad"
 
 
@@ -117,8 +118,9 @@ async def test_reading_outside_a_services_subscriptions_is_refused(secure_stack)
 def test_another_services_consumer_group_is_refused(secure_stack):
     """planning may read intake's topic, but not as scheduling's group (it could move its offsets)."""
     prefix = secure_stack.config.topic_prefix
-    consumer = KafkaConsumer(topic(secure_stack, "intake"), **kafka_python_options(as_principal(secure_stack, "planning")),
-                             group_id=group_id("scheduling", prefix), consumer_timeout_ms=30000)
+    planning = kafka_python_options(as_principal(secure_stack, "planning"))
+    consumer = KafkaConsumer(topic(secure_stack, "intake"), **planning, group_id=group_id("scheduling", prefix),
+                             consumer_timeout_ms=30000)
     try:
         with pytest.raises(GroupAuthorizationFailedError):
             next(iter(consumer))
