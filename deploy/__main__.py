@@ -1,5 +1,6 @@
 """``python -m deploy run``: the whole system with a demo cohort, until Ctrl-C.
-``python -m deploy kafka [--brokers 3]``: only the broker (or a three-node cluster)."""
+``python -m deploy kafka [--brokers 3]``: only the broker (or a three-node cluster); ``--secure``:
+SASL/SCRAM over TLS with ACLs. ``CONTINUUM_KAFKA_SECURE=1`` runs the whole system on the secured broker."""
 
 import signal
 import time
@@ -10,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 
 from .demo_cohort import DemoCohort
-from .stack import Stack, StackConfig, local_kafka
+from .stack import Stack, StackConfig
 
 cli = typer.Typer(add_completion=False, help=__doc__)
 console = Console()
@@ -66,14 +67,29 @@ def run(participants: int = typer.Option(20, help="size of the synthetic demo co
 
 @cli.command()
 def kafka(brokers: int = typer.Option(1, help="1: one broker; 3 or more: a KRaft cluster on loopback "
-                                               "(replication factor 3, min.insync.replicas 2)")) -> None:
+                                               "(replication factor 3, min.insync.replicas 2)"),
+          secure: bool = typer.Option(False, help="SASL/SCRAM over TLS, one principal per service, ACLs; "
+                                                  "creates the topics and ACLs for CONTINUUM_TOPIC_PREFIX")) -> None:
     """Run only Kafka (for pointing services at it by hand), until Ctrl-C."""
     cfg = StackConfig.from_env()
     cfg.kafka_brokers = brokers
-    broker = local_kafka(cfg, cfg.data_dir / "kafka")
+    cfg.secure = cfg.secure or secure
+    stack = Stack(cfg)
+    broker = stack.kafka
+    if broker is None:
+        raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is set: there is no broker to start")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        broker.start()
-        console.print(f"Kafka up on {broker.bootstrap}; Ctrl-C stops it")
+        if getattr(broker, "security", None):
+            stack.start_kafka()  # services on a secured broker create no topics: the admin does, with the ACLs
+            console.print(f"Kafka up on {broker.bootstrap} (SASL_SSL, SCRAM-SHA-512); topics and ACLs created "
+                          f"for prefix {cfg.topic_prefix!r}. A service connects with KAFKA_SECURITY_PROTOCOL=SASL_SSL "
+                          f"KAFKA_SSL_CAFILE={broker.security.tls.ca} KAFKA_SASL_USERNAME=<service> "
+                          f"KAFKA_SASL_PASSWORD=<its password in {broker.security.credentials_file}> "
+                          "KAFKA_CREATE_TOPICS=false; Ctrl-C stops it")
+        else:
+            broker.start()
+            console.print(f"Kafka up on {broker.bootstrap}; Ctrl-C stops it")
         signal.pause()
     except KeyboardInterrupt:
         pass

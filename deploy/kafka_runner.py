@@ -1,6 +1,7 @@
 """Apache Kafka 4.x (KRaft), for real: assembled from Maven Central with ``mvn`` (cached
 in deploy/kafka/lib), storage formatted once, one combined broker/controller on
-loopback with a small heap. ``python -m deploy kafka`` runs it on its own."""
+loopback with a small heap. ``python -m deploy kafka`` runs it on its own; with a
+KafkaSecurity (deploy/kafka_security.py) it runs secured: SASL/SCRAM over TLS, ACLs."""
 
 import base64
 import hashlib
@@ -10,6 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.eventing.kafka_connection import kafka_python_options
+from services.eventing.settings import KafkaSettings
+
+from .kafka_security import KafkaSecurity, with_properties
 from .processes import free_port, port_open, start, stop, wait_until
 
 KAFKA_DIR = Path(__file__).parent / "kafka"
@@ -47,6 +52,7 @@ class KafkaBroker:
     port: int = 19092
     controller_port: int | None = None
     heap: str = "512m"
+    security: KafkaSecurity | None = None
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +66,13 @@ class KafkaBroker:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def admin_settings(self) -> KafkaSettings:
+        """How to connect as the administrator (to create topics and ACLs)."""
+        if self.security:
+            return self.security.client_settings("admin", self.bootstrap)
+        return KafkaSettings(bootstrap_servers=self.bootstrap)
+
+    @property
     def log_file(self) -> Path:
         return self.data_dir / "broker.log"
 
@@ -71,7 +84,7 @@ class KafkaBroker:
     def _write_config(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = self.data_dir / "server.properties"
-        props.write_text("\n".join([
+        lines = [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
@@ -87,14 +100,19 @@ class KafkaBroker:
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=false",
             "num.partitions=1",
-        ]) + "\n")
+        ]
+        if self.security:
+            lines = with_properties(lines, self.security.broker_properties(self.port, self.controller_port))
+        props.write_text("\n".join(lines) + "\n")
+        props.chmod(0o600)  # a secured broker's own password is in it
         return props
 
     def format(self, props: Path) -> None:
         if (self.data_dir / "logs" / "meta.properties").exists():
             return
         cluster_id = new_cluster_id()
-        subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
+        scram = self.security.format_args() if self.security else []
+        subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), *scram),
                        check=True, capture_output=True)
 
     def start(self, timeout_s: float = 90) -> None:
@@ -102,6 +120,8 @@ class KafkaBroker:
             raise RuntimeError(f"port {self.port} is already in use: is another Kafka running? "
                                "Stop it, choose CONTINUUM_KAFKA_PORT, or set KAFKA_BOOTSTRAP_SERVERS to use it")
         assemble()
+        if self.security:
+            self.security.prepare(storage_formatted=(self.data_dir / "logs" / "meta.properties").exists())
         props = self._write_config()
         self.format(props)
         self.proc = start(self._java("kafka.Kafka", str(props)), self.log_file)
@@ -112,7 +132,7 @@ class KafkaBroker:
             return False
         from kafka.admin import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+        admin = KafkaAdminClient(**kafka_python_options(self.admin_settings), request_timeout_ms=3000)
         try:
             admin.list_topics()
             return True

@@ -19,8 +19,10 @@ from services.security.signing_key import DEVELOPMENT_ENVIRONMENTS, ensure_dev_k
 
 from . import api_client
 from .api_client import CARE_TEAM, Urls
+from .kafka_acls import apply_acls
 from .kafka_cluster import KafkaCluster
 from .kafka_runner import KafkaBroker
+from .kafka_security import KafkaSecurity
 from .prefect_runner import ROOT, PrefectServer, start_flow_server
 from .processes import free_port, signal_stop, start, stop, wait_until
 
@@ -37,6 +39,7 @@ class StackConfig:
     topic_prefix: str = ""
     prefect_ui: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    secure: bool = False  # the local broker with SASL/SCRAM over TLS and ACLs; each service its own principal
 
     def __post_init__(self) -> None:
         for service, port in DEFAULT_PORTS.items():  # a service left out keeps its default port
@@ -48,17 +51,21 @@ class StackConfig:
                   kafka_port=int(os.environ.get("CONTINUUM_KAFKA_PORT", 19092)),
                   kafka_brokers=int(os.environ.get("CONTINUUM_KAFKA_BROKERS", 1)),
                   prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
-                  topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""))
+                  topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""),
+                  secure=os.environ.get("CONTINUUM_KAFKA_SECURE", "") in ("1", "true", "yes"))
         for s in CONSUMERS:
             if port := os.environ.get(f"CONTINUUM_{s.upper()}_HTTP_PORT"):
                 cfg.service_ports[s] = int(port)
         return cfg
 
 
-def local_kafka(config: StackConfig, data_dir: Path) -> KafkaBroker | KafkaCluster:
+def local_kafka(config: StackConfig, data_dir: Path,
+                security: KafkaSecurity | None = None) -> KafkaBroker | KafkaCluster:
     if config.kafka_brokers > 1:
+        if security:
+            raise ValueError("secure mode runs one broker: a secured cluster is not supported yet")
         return KafkaCluster(data_dir, config.kafka_brokers, config.kafka_port)
-    return KafkaBroker(data_dir, config.kafka_port, config.kafka_controller_port)
+    return KafkaBroker(data_dir, config.kafka_port, config.kafka_controller_port, security=security)
 
 
 class Stack:
@@ -66,7 +73,11 @@ class Stack:
         self.config = config
         self.data_dir = config.data_dir.resolve()
         self.external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        self.kafka = None if self.external_kafka else local_kafka(config, self.data_dir / "kafka")
+        security = KafkaSecurity(self.data_dir / "kafka" / "security") if config.secure else None
+        if self.external_kafka and security:
+            raise ValueError("secure mode secures the local broker: unset KAFKA_BOOTSTRAP_SERVERS, or configure "
+                             "an existing cluster's security with the KAFKA_* settings instead")
+        self.kafka = None if self.external_kafka else local_kafka(config, self.data_dir / "kafka", security)
         self.prefect = PrefectServer(self.data_dir / "prefect", config.prefect_port, ui=config.prefect_ui)
         self.procs: dict[str, subprocess.Popen] = {}
 
@@ -96,11 +107,22 @@ class Stack:
             env[f"CONTINUUM_{s.upper()}_HTTP_PORT"] = str(port)
         return {**env, **self.config.extra_env}
 
-    def start_kafka(self) -> None:
+    @property
+    def admin_kafka(self) -> KafkaSettings:
+        """The administrator's connection (the KAFKA_* environment's for an existing cluster)."""
+        return self.kafka.admin_settings if self.kafka else KafkaSettings(bootstrap_servers=self.bootstrap)
+
+    def kafka_env(self, service: str) -> dict[str, str]:
+        """A service's own Kafka principal in secure mode (nothing otherwise)."""
+        security = getattr(self.kafka, "security", None)
+        return security.client_env(service) if security else {}
+
+    def start_kafka(self, timeout_s: float = 180) -> None:
         if self.kafka:
-            self.kafka.start()
-        create_topics(KafkaSettings(bootstrap_servers=self.bootstrap),
-                      ContinuumSettings(topic_prefix=self.config.topic_prefix))
+            self.kafka.start(timeout_s)
+        create_topics(self.admin_kafka, ContinuumSettings(topic_prefix=self.config.topic_prefix))
+        if getattr(self.kafka, "security", None):
+            apply_acls(self.admin_kafka, self.config.topic_prefix)
 
     def start(self, on_step=lambda step: None) -> None:
         on_step(f"Kafka ({'existing cluster ' + self.bootstrap if self.external_kafka else 'starting broker'})")
@@ -147,7 +169,7 @@ class Stack:
         """Start a service's process; worker 2, 3 … join the same consumer group and share its
         database, each with an HTTP port of its own. Returns the process's name."""
         name = service if worker == 1 else f"{service}-{worker}"
-        env = self.service_env()
+        env = {**self.service_env(), **self.kafka_env(service)}
         if worker > 1:
             self.config.service_ports.setdefault(name, free_port())
             env[f"CONTINUUM_{service.upper()}_HTTP_PORT"] = str(self.config.service_ports[name])

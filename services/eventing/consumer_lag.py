@@ -8,6 +8,7 @@ from kafka import OffsetSpec, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from .kafka_connection import kafka_python_options
 from .settings import KafkaSettings
 
 
@@ -35,7 +36,7 @@ class LagProbe:
 
     def _client(self) -> KafkaAdminClient:
         if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers,
+            self._admin = KafkaAdminClient(**kafka_python_options(self.kafka),
                                            client_id="continuum-lag-probe", request_timeout_ms=5000)
         return self._admin
 

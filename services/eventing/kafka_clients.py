@@ -7,6 +7,7 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from .kafka_connection import aiokafka_options
 from .settings import KafkaSettings
 
 
@@ -16,7 +17,7 @@ class KafkaUnreachable(RuntimeError):
 
 def idempotent_producer(kafka: KafkaSettings, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **aiokafka_options(kafka),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -28,7 +29,7 @@ def idempotent_producer(kafka: KafkaSettings, client_id: str) -> AIOKafkaProduce
 async def ensure_reachable(kafka: KafkaSettings) -> None:
     """Raise KafkaUnreachable naming the bootstrap address within the timeout."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers, request_timeout_ms=int(kafka.connect_timeout_s * 1000)
+        **aiokafka_options(kafka), request_timeout_ms=int(kafka.connect_timeout_s * 1000)
     )
     try:
         await asyncio.wait_for(admin.start(), timeout=kafka.connect_timeout_s)

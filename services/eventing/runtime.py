@@ -31,6 +31,7 @@ from .consumer_lag import LagProbe, group_id
 from .database import Database, OutboxMessage
 from .http_tracing import TraceRequests
 from .kafka_clients import KafkaUnreachable, ensure_reachable, idempotent_producer
+from .kafka_connection import faust_credentials
 from .logging import configure_logging, get_logger
 from .metrics import CONSUMER_LAG, OUTBOX_BACKLOG, exposition
 from .outbox import Outbox
@@ -115,6 +116,7 @@ def build_faust_app(rt: ServiceRuntime) -> faust.App:
     app = faust.App(
         group_id(rt.service, prefix),
         broker=[f"kafka://{hp}" for hp in rt.kafka.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(rt.kafka),
         web_enabled=False,
         topic_disable_leader=True,
         topic_allow_declare=False,
@@ -178,7 +180,8 @@ def build_service(
     async def lifespan(api: FastAPI):
         await ensure_reachable(kafka)
         await db.create_all()
-        await asyncio.to_thread(create_topics, kafka, settings)
+        if kafka.create_topics:
+            await asyncio.to_thread(create_topics, kafka, settings)
         producer = idempotent_producer(kafka, f"{settings.topic_prefix}continuum-{service}-relay")
         await producer.start()
         rt.relay = OutboxRelay(db, producer, service=service)

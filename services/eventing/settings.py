@@ -4,19 +4,30 @@ loopback with SQLite files under ``data/``."""
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105}
 
 
 class KafkaSettings(BaseSettings):
-    """``KAFKA_BOOTSTRAP_SERVERS`` points at an existing cluster; unset, deploy/ starts one."""
+    """``KAFKA_BOOTSTRAP_SERVERS`` points at an existing cluster; unset, deploy/ starts one.
+    PLAINTEXT by default; ``KAFKA_SECURITY_PROTOCOL=SASL_SSL`` with ``KAFKA_SASL_USERNAME``,
+    ``KAFKA_SASL_PASSWORD`` (SCRAM-SHA-512 unless ``KAFKA_SASL_MECHANISM`` says otherwise) and
+    ``KAFKA_SSL_CAFILE`` (the CA that signed the broker's certificate) for a secured cluster.
+    Every client is configured from these (services.eventing.kafka_connection)."""
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_")
 
     bootstrap_servers: str = "127.0.0.1:19092"
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    sasl_username: str = ""
+    sasl_password: SecretStr = SecretStr("")
+    ssl_cafile: Path | None = None
+    create_topics: bool = Field(default=True, description="False where an administrator creates the "
+                                "topics (a secured cluster: services have no CREATE right)")
 
 
 class ContinuumSettings(BaseSettings):

@@ -6,6 +6,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from services.contracts.topics import declared_topics
 
+from .kafka_connection import kafka_python_options
 from .settings import ContinuumSettings, KafkaSettings
 
 
@@ -13,7 +14,7 @@ def create_topics(kafka: KafkaSettings | None = None, settings: ContinuumSetting
     kafka = kafka or KafkaSettings()
     settings = settings or ContinuumSettings()
     specs = declared_topics(settings.topic_prefix, settings.topic_partitions)
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="continuum-topic-admin")
+    admin = KafkaAdminClient(**kafka_python_options(kafka), client_id="continuum-topic-admin")
     try:
         existing = set(admin.list_topics())
         replication = 1 if _single_broker(admin) else 3

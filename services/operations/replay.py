@@ -17,14 +17,15 @@ from kafka import KafkaConsumer, TopicPartition
 from services.contracts.topics import DEAD_LETTER_SUBSCRIPTIONS, consumed_topics, dead_letter_topic
 from services.eventing.consumer import EventConsumer, IncomingMessage
 from services.eventing.database import Database
+from services.eventing.kafka_connection import kafka_python_options
 from services.eventing.settings import ContinuumSettings, KafkaSettings
 
 from .handlers import HANDLERS, record_dead_letter
 from .tables import OperationsBase
 
 
-def _read_all(bootstrap: str, topics: list[str]) -> list[IncomingMessage]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+def _read_all(kafka: KafkaSettings, topics: list[str]) -> list[IncomingMessage]:
+    consumer = KafkaConsumer(**kafka_python_options(kafka), enable_auto_commit=False, group_id=None)
     try:
         parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(parts)
@@ -43,7 +44,7 @@ def _read_all(bootstrap: str, topics: list[str]) -> list[IncomingMessage]:
 async def replay(db: Database, kafka: KafkaSettings, topic_prefix: str = "") -> int:
     """Returns how many messages were replayed."""
     await db.create_all()
-    messages = await asyncio.to_thread(_read_all, kafka.bootstrap_servers, consumed_topics("operations", topic_prefix))
+    messages = await asyncio.to_thread(_read_all, kafka, consumed_topics("operations", topic_prefix))
     dead_letter_topics = {dead_letter_topic(c, topic_prefix) for c in DEAD_LETTER_SUBSCRIPTIONS["operations"]}
     consumer = EventConsumer("operations", db, HANDLERS, topic_prefix=topic_prefix)
     for msg in messages:

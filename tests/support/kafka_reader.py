@@ -24,8 +24,9 @@ class Record:
 
 
 class TopicReader:
-    def __init__(self, bootstrap: str, *topics: str):
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    def __init__(self, bootstrap: str, *topics: str, options: dict | None = None):
+        """``options``: further KafkaConsumer arguments, e.g. a secured cluster's (kafka_python_options)."""
+        self.consumer = KafkaConsumer(**{"bootstrap_servers": bootstrap, **(options or {})}, enable_auto_commit=False,
                                       group_id=None, consumer_timeout_ms=200)
         parts = [TopicPartition(t, p) for t in topics for p in sorted(self.consumer.partitions_for_topic(t) or ())]
         self.consumer.assign(parts)
