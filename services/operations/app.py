@@ -13,6 +13,7 @@ from .tables import OperationsBase
 def create_app():
     api = build_service("operations", routers=[router], handlers=HANDLERS,
                         metadatas=(OperationsBase.metadata,), title="Continuum operations",
-                        on_dead_letter=on_dead_letter)
+                        on_dead_letter=on_dead_letter,
+                        per_participant=False)  # the daily event counts are shared by everyone
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api
