@@ -24,26 +24,51 @@ def e2e(participants: int = typer.Option(10_000, help="synthetic participants"),
 
 
 @cli.command()
-def faults(participants: int = typer.Option(1000, help="participants per scenario")) -> None:
-    """The fault suite on a fresh stack: each scenario prints tried / completed / lost / duplicated."""
+def faults(participants: int = typer.Option(1000, help="participants per scenario"),
+           scenario: str = typer.Option("all", help="all, kill, broker, poison, two-workers, replay or postgresql")
+           ) -> None:
+    """The fault suite on a fresh stack: each scenario prints tried / completed / lost / duplicated.
+    The PostgreSQL scenario runs on services whose stores are on PostgreSQL (beside the SQLite
+    stack, on its broker and Prefect server, when it runs with the others)."""
     import shutil
 
     from deploy.processes import free_port
     from deploy.stack import Stack, StackConfig
     from services.contracts.topics import CONSUMERS
 
-    from .faults import kill_workers, poison, replay_everything, restart_broker, two_workers_one_killed
+    from .faults import SCENARIOS, replay_everything, two_workers_on_postgresql
 
+    names = [*SCENARIOS, "replay"] if scenario == "all" else [scenario]
+    if unknown := set(names) - {*SCENARIOS, "replay"}:
+        raise typer.BadParameter(f"unknown scenario {', '.join(unknown)}", param_hint="--scenario")
+    on_sqlite = [n for n in names if n != "postgresql"]  # the replay last: it replays what the others did
     data_dir = Path("data/faults").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
-    stack = Stack(StackConfig(data_dir=data_dir, kafka_port=free_port(), prefect_port=free_port(),
-                              service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False))
+
+    def config(sub: str, database: str, prefix: str = "") -> StackConfig:
+        return StackConfig(data_dir=data_dir / sub, kafka_port=free_port(), prefect_port=free_port(),
+                           service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False,
+                           topic_prefix=prefix, database=database)
+
+    timeout = max(300.0, participants * 1.0)
+    stack = Stack(config("sqlite", "sqlite") if on_sqlite else config("postgresql", "postgresql"))
     stack.start()
     try:
-        timeout = max(300.0, participants * 1.0)
-        for n, run in enumerate((kill_workers, restart_broker, poison, two_workers_one_killed)):
-            print(run(stack, participants, start_index=n * participants, timeout_s=timeout).line(), flush=True)
-        print(replay_everything(stack, timeout_s=timeout).line(), flush=True)
+        for n, name in enumerate(on_sqlite):
+            run = SCENARIOS.get(name)
+            result = run(stack, participants, start_index=n * participants, timeout_s=timeout) if run \
+                else replay_everything(stack, timeout_s=timeout)
+            print(result.line(), flush=True)
+        if "postgresql" in names:
+            pg = Stack(config("postgresql", "postgresql", "pg."), beside=stack) if on_sqlite else stack
+            if pg is not stack:
+                pg.start()
+            try:
+                print(two_workers_on_postgresql(pg, participants, start_index=len(on_sqlite) * participants,
+                                                timeout_s=timeout).line(), flush=True)
+            finally:
+                if pg is not stack:
+                    pg.stop()
     finally:
         stack.stop()
 
