@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test test-unit docs kafka bench bench-scheduling clean
+.PHONY: install browser postgres run test test-unit docs kafka bench bench-scheduling clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,18 @@ install: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
+# Debian's PostgreSQL server for the stores of the PostgreSQL fault scenario and tests; its programs are
+# under /usr/lib/postgresql/<version>/bin, not on PATH (deploy/postgres_runner.py starts its own server)
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		(apt-get update -q && apt-get install -y -q postgresql)
+
 ## Start Kafka, Prefect, the flow server and the four services; drive a demo cohort (Ctrl-C stops)
 run: install
 	$(BIN)/python -m deploy run
 
 ## Install, check the published contracts, start Kafka + Prefect + services, run every test, stop them
-test: install browser
+test: install browser postgres
 	$(BIN)/python -m services.contracts.published_docs --check
 	$(BIN)/python -m pytest -ra tests
 

@@ -2,7 +2,7 @@
 or the input misbehaves; each scenario reports ``tried / completed / lost / duplicated``.
 
 Run at small scale by the tests (tests/faults) and on demand at any scale:
-``python -m bench faults --participants 1000``."""
+``python -m bench faults --participants 1000`` (``--scenario postgresql`` for one scenario)."""
 
 import json
 import os
@@ -51,8 +51,8 @@ class Cohort:
 def wait_for_end_state(scenario: str, stack: Stack, cohort: Cohort, timeout_s: float) -> FaultResult:
     deadline = time.monotonic() + timeout_s
     while True:
-        result = tally(scenario, stack.bootstrap, stack.config.topic_prefix, stack.data_dir, cohort.admitted,
-                       cohort.size)
+        result = tally(scenario, stack.bootstrap, stack.config.topic_prefix,
+                       {s: stack.database_url(s) for s in ("planning", "scheduling")}, cohort.admitted, cohort.size)
         if result.completed == len(cohort.admitted) or time.monotonic() > deadline:
             return result
         time.sleep(2)
@@ -125,7 +125,7 @@ def _effects_snapshot(stack: Stack) -> tuple[dict, dict]:
                                                                        for s in SERVICES]):
         if ce_type not in TIME_DRIVEN:
             events.setdefault((pid, ce_type), set()).add(ce_id)
-    rows = {f"{db}.{table}": rows_per_participant(stack.data_dir / f"{db}.db", table)
+    rows = {f"{db}.{table}": rows_per_participant(stack.database_url(db), table)
             for db, table in (("intake", "assessments"), ("planning", "care_plan_state"), ("scheduling", "sessions"),
                               ("aftercare", "follow_ups"))}
     return {k: len(v) for k, v in events.items()}, rows
@@ -260,24 +260,30 @@ def group_members(stack: Stack, service: str) -> int:
         admin.close()
 
 
+def start_second_workers(stack: Stack, services: tuple[str, ...], timeout_s: float = 60) -> dict[str, int]:
+    """A second worker of each service, in its consumer group; the members each group has then."""
+    names = [stack.start_service(s, worker=2) for s in services]
+    for name in names:
+        stack.wait_service(name)
+    deadline = time.monotonic() + timeout_s
+    while any(group_members(stack, s) < 2 for s in services) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return {s: group_members(stack, s) for s in services}
+
+
+def kill_second_workers(stack: Stack, services: tuple[str, ...]) -> None:
+    for name in (f"{s}-2" for s in services):
+        os.killpg(stack.procs[name].pid, signal.SIGKILL)
+        stack.procs.pop(name).wait(timeout=10)
+
+
 def two_workers_one_killed(stack: Stack, size: int, start_index: int, service: str = "planning",
                            timeout_s: float = 300) -> FaultResult:
     """5. two workers of one service in one consumer group (sharing its database), one of them
     killed mid-run: its partitions move to the other, nothing is lost."""
-    second = stack.start_service(service, worker=2)
-    stack.wait_service(second)
-    deadline = time.monotonic() + 60
-    while group_members(stack, service) < 2 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    members = group_members(stack, service)
+    members = start_second_workers(stack, (service,))[service]
     cohort = Cohort(stack, size, start_index)
-
-    def fault(batch: int) -> None:
-        if batch == 1:
-            os.killpg(stack.procs[second].pid, signal.SIGKILL)
-            stack.procs.pop(second).wait(timeout=10)
-
-    cohort.admit(fault, batches=2)
+    cohort.admit(lambda batch: kill_second_workers(stack, (service,)) if batch == 1 else None, batches=2)
     result = wait_for_end_state(f"two {service} workers, one killed", stack, cohort, timeout_s)
     return FaultResult(result.scenario, result.tried, result.completed, result.lost, result.duplicated,
                        f"{members} members in the group before the kill" + (
@@ -337,5 +343,23 @@ def kill_a_broker(stack: Stack, size: int, start_index: int, timeout_s: float = 
                        f"from their topics; {in_sync}" + (f"; {result.detail}" if result.detail else ""))
 
 
+def two_workers_on_postgresql(stack: Stack, size: int, start_index: int,
+                              services: tuple[str, ...] = ("planning", "scheduling"),
+                              timeout_s: float = 300) -> FaultResult:
+    """6. every service's store on PostgreSQL; two workers each of the busiest services sharing
+    their database, the second of each killed mid-run: each participant's effects still happen
+    once (units of work serialized per participant, see services/eventing/database.py)."""
+    if stack.postgres is None:
+        raise ValueError("the PostgreSQL scenario needs a stack started with database='postgresql'")
+    members = start_second_workers(stack, services)
+    cohort = Cohort(stack, size, start_index)
+    cohort.admit(lambda batch: kill_second_workers(stack, services) if batch == 1 else None, batches=2)
+    result = wait_for_end_state(f"PostgreSQL, two {' and two '.join(services)} workers, one of each killed",
+                                stack, cohort, timeout_s)
+    groups = ", ".join(f"{s} {n}" for s, n in members.items())
+    return FaultResult(result.scenario, result.tried, result.completed, result.lost, result.duplicated,
+                       f"group members before the kill: {groups}" + (f"; {result.detail}" if result.detail else ""))
+
+
 SCENARIOS = {"kill": kill_workers, "broker": restart_broker, "poison": poison, "two-workers": two_workers_one_killed,
-             "kill-a-broker": kill_a_broker}
+             "postgresql": two_workers_on_postgresql, "kill-a-broker": kill_a_broker}

@@ -2,11 +2,14 @@
 database: completed (reached its end state), lost (admitted but never got there) and
 duplicated (an effect that happened twice: two plans, two placements)."""
 
+import asyncio
 import sqlite3
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 from kafka import KafkaConsumer, TopicPartition
 
 from services.contracts.base import SERVICES
@@ -55,41 +58,57 @@ def effects_on_topics(bootstrap: str, prefix: str) -> dict[str, Counter]:
     return {pid: Counter(t for t, _ in ids) for pid, ids in seen.items()}
 
 
-def rows_per_participant(db: Path, table: str, column: str = "participant_id") -> Counter:
+def rows_per_participant(store: str, table: str, column: str = "participant_id") -> Counter:
+    """Rows of a table per participant in a service's store (its SQLAlchemy URL: a SQLite file
+    or a PostgreSQL database); empty while the table does not exist."""
+    query = f"select {column}, count(*) from {table} group by {column}"
+    if store.startswith("postgresql"):
+        return Counter(dict(asyncio.run(_postgresql_rows(store, query))))
+    db = Path(store.split("///", 1)[1])
     if not db.exists():
         return Counter()
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return Counter(dict(con.execute(f"select {column}, count(*) from {table} group by {column}").fetchall()))
+        return Counter(dict(con.execute(query).fetchall()))
     except sqlite3.OperationalError:
         return Counter()
     finally:
         con.close()
 
 
+async def _postgresql_rows(url: str, query: str) -> list[tuple]:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        return [tuple(r) for r in await conn.fetch(query)]
+    except asyncpg.UndefinedTableError:
+        return []
+    finally:
+        await conn.close()
+
+
 PLAN_CREATED = "continuum.planning.plan_created.v1"
 SESSIONS_SCHEDULED = "continuum.scheduling.sessions_scheduled.v1"
 
 
-def tally(scenario: str, bootstrap: str, prefix: str, data_dir: Path, admitted: list[str], tried: int) -> FaultResult:
-    """End state for this path: the plan made once and its first week placed once."""
+def tally(scenario: str, bootstrap: str, prefix: str, stores: Mapping[str, str], admitted: list[str],
+          tried: int) -> FaultResult:
+    """End state for this path: the plan made once and its first weeks placed once, on the
+    topics and in planning's and scheduling's stores (``stores``: service -> database URL)."""
     topics = effects_on_topics(bootstrap, prefix)
-    plans_in_db = rows_per_participant(data_dir / "planning.db", "care_plan_state")
+    plans_in_db = rows_per_participant(stores["planning"], "care_plan_state")
+    schedules_in_db = rows_per_participant(stores["scheduling"], "participant_schedules")
     completed = lost = duplicated = 0
     dups: Counter = Counter()
     for pid in admitted:
         seen = topics.get(pid, Counter())
-        if seen[PLAN_CREATED] > 1 or plans_in_db[pid] > 1:
-            dups["plan"] += 1
-        if seen[SESSIONS_SCHEDULED] > 1:
-            dups["placement"] += 1
-        if seen[PLAN_CREATED] >= 1 and seen[SESSIONS_SCHEDULED] >= 1:
+        plan_twice = seen[PLAN_CREATED] > 1 or plans_in_db[pid] > 1
+        placed_twice = seen[SESSIONS_SCHEDULED] > 1
+        dups.update(k for k, twice in (("plan", plan_twice), ("placement", placed_twice)) if twice)
+        duplicated += plan_twice or placed_twice
+        if seen[PLAN_CREATED] >= 1 and seen[SESSIONS_SCHEDULED] >= 1 and plans_in_db[pid] and schedules_in_db[pid]:
             completed += 1
         else:
             lost += 1
-    duplicated = sum(1 for pid in admitted
-                     if topics.get(pid, Counter())[PLAN_CREATED] > 1 or plans_in_db[pid] > 1
-                     or topics.get(pid, Counter())[SESSIONS_SCHEDULED] > 1)
     return FaultResult(scenario, tried, completed, lost, duplicated,
                        ", ".join(f"{k} twice: {v}" for k, v in dups.items()))
 

@@ -47,7 +47,7 @@ class PrefectServer:
             "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
         }
 
-    def start(self, timeout_s: float = 120) -> None:
+    def start(self, timeout_s: float = 300) -> None:  # its first start migrates; slow on a busy machine
         if port_open("127.0.0.1", self.port):
             raise RuntimeError(f"port {self.port} is already in use: choose CONTINUUM_PREFECT_PORT")
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,15 @@
 """The whole system as a user starts it: Kafka (unless KAFKA_BOOTSTRAP_SERVERS names a
 cluster), the topics, the Prefect server, the flow server, the four services and the
 operations read model with its dashboard, each a real process with its log under
-<data dir>/logs. Used by ``make run`` and the tests."""
+<data dir>/logs; the services' stores are SQLite files, or databases on a PostgreSQL server
+it starts (``database="postgresql"``). Used by ``make run`` and the tests."""
 
 import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -23,6 +25,7 @@ from .kafka_acls import apply_acls
 from .kafka_cluster import KafkaCluster
 from .kafka_runner import KafkaBroker
 from .kafka_security import KafkaSecurity
+from .postgres_runner import PostgresServer
 from .prefect_runner import ROOT, PrefectServer, start_flow_server
 from .processes import free_port, signal_stop, start, stop, wait_until
 
@@ -40,6 +43,7 @@ class StackConfig:
     prefect_ui: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     secure: bool = False  # the local broker with SASL/SCRAM over TLS and ACLs; each service its own principal
+    database: Literal["sqlite", "postgresql"] = "sqlite"  # postgresql: one server, a database per service
 
     def __post_init__(self) -> None:
         for service, port in DEFAULT_PORTS.items():  # a service left out keeps its default port
@@ -52,7 +56,8 @@ class StackConfig:
                   kafka_brokers=int(os.environ.get("CONTINUUM_KAFKA_BROKERS", 1)),
                   prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
                   topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""),
-                  secure=os.environ.get("CONTINUUM_KAFKA_SECURE", "") in ("1", "true", "yes"))
+                  secure=os.environ.get("CONTINUUM_KAFKA_SECURE", "") in ("1", "true", "yes"),
+                  database=os.environ.get("CONTINUUM_DATABASE", "sqlite"))
         for s in CONSUMERS:
             if port := os.environ.get(f"CONTINUUM_{s.upper()}_HTTP_PORT"):
                 cfg.service_ports[s] = int(port)
@@ -69,16 +74,23 @@ def local_kafka(config: StackConfig, data_dir: Path,
 
 
 class Stack:
-    def __init__(self, config: StackConfig):
+    def __init__(self, config: StackConfig, beside: "Stack | None" = None):
+        """``beside``: a running stack whose broker, Prefect server and flow server this one
+        uses (with its own topic prefix, ports, data and stores); it stops only what it started."""
+        if config.database not in ("sqlite", "postgresql"):
+            raise ValueError(f"database must be sqlite or postgresql, not {config.database!r}")
         self.config = config
         self.data_dir = config.data_dir.resolve()
-        self.external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        self.shares_platform = beside is not None
+        self.external_kafka = beside.bootstrap if beside else os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         security = KafkaSecurity(self.data_dir / "kafka" / "security") if config.secure else None
         if self.external_kafka and security:
             raise ValueError("secure mode secures the local broker: unset KAFKA_BOOTSTRAP_SERVERS, or configure "
                              "an existing cluster's security with the KAFKA_* settings instead")
         self.kafka = None if self.external_kafka else local_kafka(config, self.data_dir / "kafka", security)
-        self.prefect = PrefectServer(self.data_dir / "prefect", config.prefect_port, ui=config.prefect_ui)
+        self.prefect = beside.prefect if beside else PrefectServer(self.data_dir / "prefect", config.prefect_port,
+                                                                   ui=config.prefect_ui)
+        self.postgres = PostgresServer(self.data_dir) if config.database == "postgresql" else None
         self.procs: dict[str, subprocess.Popen] = {}
 
     @property
@@ -95,6 +107,11 @@ class Stack:
     def urls(self) -> "Urls":
         return Urls(**{s: self.url(s) for s in SERVICES})  # the first worker of each service
 
+    def database_url(self, service: str) -> str:
+        if self.postgres:
+            return self.postgres.url(service)
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
+
     def service_env(self) -> dict[str, str]:
         env = {
             **self.prefect.client_env(),
@@ -105,6 +122,9 @@ class Stack:
         }
         for s, port in self.config.service_ports.items():
             env[f"CONTINUUM_{s.upper()}_HTTP_PORT"] = str(port)
+        if self.postgres:
+            for s in CONSUMERS:
+                env[f"CONTINUUM_{s.upper()}_DATABASE_URL"] = self.database_url(s)
         return {**env, **self.config.extra_env}
 
     @property
@@ -147,15 +167,19 @@ class Stack:
         return api_client.auth_headers(role, data_dir=self.data_dir, **kwargs)
 
     def start_platform(self, on_step=lambda step: None) -> None:
-        """Everything but Kafka: Prefect, the flow server, the services."""
+        """Everything but Kafka: Prefect, the flow server, PostgreSQL when chosen, the services."""
         try:
             if self.environment in DEVELOPMENT_ENVIRONMENTS:
                 ensure_dev_key(self.data_dir)  # before the processes, which all read it
-            on_step("Prefect server")
-            self.prefect.start()
-            on_step("flow server (workflows)")
-            self.procs["workflows"] = start_flow_server(self.prefect, self.data_dir / "logs" / "workflows.log",
-                                                        self.service_env())
+            if not self.shares_platform:
+                on_step("Prefect server")
+                self.prefect.start()
+                on_step("flow server (workflows)")
+                self.procs["workflows"] = start_flow_server(self.prefect, self.data_dir / "logs" / "workflows.log",
+                                                            self.service_env())
+            if self.postgres:
+                on_step("PostgreSQL")
+                self.postgres.start(CONSUMERS)
             for s in CONSUMERS:
                 on_step(f"{s} service")
                 self.start_service(s)
@@ -190,6 +214,9 @@ class Stack:
             signal_stop(self.procs[name])
         for name in names:
             stop(self.procs.pop(name))
-        self.prefect.stop()
+        if self.postgres:
+            self.postgres.stop()
+        if not self.shares_platform:
+            self.prefect.stop()
         if self.kafka:
             self.kafka.stop()

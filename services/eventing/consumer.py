@@ -146,7 +146,7 @@ class EventConsumer:
 
     async def _apply_once(self, ce: CloudEvent, event: Event, handler: Handler) -> Outcome:
         try:
-            async with self.db.transaction() as session:
+            async with self.db.transaction(ce.subject) as session:
                 seen = await session.scalar(
                     select(ProcessedEvent.event_id).where(
                         ProcessedEvent.source == ce.source, ProcessedEvent.event_id == ce.id

@@ -1,5 +1,6 @@
-"""A service's own database: the async engine, sessions, and the two tables every
-service has — the transactional outbox and the record of processed events."""
+"""A service's own database (a SQLite file, or PostgreSQL): the async engine, units of work
+serialized as the handlers expect, and the tables every service has — the transactional outbox,
+the record of processed events, the relay's lease."""
 
 import json
 from collections.abc import AsyncIterator
@@ -7,7 +8,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator, event
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -89,15 +91,23 @@ class RelayLease(EventingBase):
 
 
 class Database:
-    def __init__(self, url: str, *metadatas: MetaData):
+    """Units of work are serialized, so each handler can read, decide and write as if alone:
+    on SQLite one at a time (BEGIN IMMEDIATE); on PostgreSQL (READ COMMITTED) one at a time
+    per participant for a unit of work that names its participant, one at a time in the whole
+    store for any other, with transaction-scoped advisory locks (see _serialize_on_postgresql)."""
+
+    def __init__(self, url: str, *metadatas: MetaData, per_participant: bool = True):
         self.url = url
         self.metadatas = (EventingBase.metadata, *metadatas)
+        # False where handlers write rows shared by participants (operations' counts)
+        self.per_participant = per_participant
         kwargs: dict = {}
         if url.startswith("sqlite"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.is_sqlite = url.startswith("sqlite")
+        self.is_postgresql = url.startswith("postgresql")
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
@@ -105,17 +115,32 @@ class Database:
 
     async def create_all(self) -> None:
         async with self.engine.begin() as conn:
+            if self.is_postgresql:  # two workers starting together: one creates, the other finds
+                await conn.execute(text("select pg_advisory_xact_lock(:space, 0)"), {"space": _SCHEMA})
             for md in self.metadatas:
                 await conn.run_sync(md.create_all)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: state, outbox rows and processed-event record commit together."""
-        async with self.sessions() as session, session.begin():
-            # SQLite: take the write lock at BEGIN (IMMEDIATE), so two processes sharing one file
-            # queue on busy_timeout instead of failing a read-to-write upgrade with "locked"
-            await session.connection(execution_options={"sqlite_immediate": True})
-            yield session
+    async def transaction(self, participant: str | None = None, *,
+                          serialized: bool = True) -> AsyncIterator[AsyncSession]:
+        """One unit of work: state, outbox rows and processed-event record commit together.
+        ``participant``: the unit touches only that participant's rows (or takes locks of its
+        own for shared ones). ``serialized=False``: bookkeeping with row locks of its own (the
+        relay's lease and stamps), not serialized with the units of work."""
+        try:
+            async with self.sessions() as session, session.begin():
+                if self.is_sqlite:
+                    # SQLite: take the write lock at BEGIN (IMMEDIATE), so two processes sharing one file
+                    # queue on busy_timeout instead of failing a read-to-write upgrade with "locked"
+                    await session.connection(execution_options={"sqlite_immediate": True})
+                elif self.is_postgresql and serialized:
+                    await _serialize_on_postgresql(session, participant if self.per_participant else None)
+                yield session
+        except DBAPIError as exc:
+            if self.is_postgresql and _retryable_on_postgresql(exc):
+                # as SQLite's "database is locked": an OperationalError, which callers retry
+                raise OperationalError(exc.statement, exc.params, exc.orig) from exc
+            raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -134,3 +159,29 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
 def _sqlite_begin(conn) -> None:
     immediate = conn.get_execution_options().get("sqlite_immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# PostgreSQL advisory lock spaces (the two-key form): the store, participants, the schema
+_STORE, _PARTICIPANT, _SCHEMA = 1, 2, 3
+
+
+async def _serialize_on_postgresql(session: AsyncSession, participant: str | None) -> None:
+    """First statement of a unit of work, held to its commit or rollback (a killed worker's
+    connection closes and releases them). A participant's unit shares the store lock and takes
+    its participant's; any other unit takes the store lock alone, waiting for the units in
+    flight. Locks come in that one order, so units never deadlock on them. Under READ COMMITTED
+    every later statement sees what the units before it committed."""
+    if participant is None:
+        await session.execute(text("select pg_advisory_xact_lock(:space, 0)"), {"space": _STORE})
+        return
+    await session.execute(text("select pg_advisory_xact_lock_shared(:space, 0)"), {"space": _STORE})
+    await session.execute(text("select pg_advisory_xact_lock(:space, hashtext(:participant))"),
+                          {"space": _PARTICIPANT, "participant": participant})
+
+
+# serialization failure, deadlock, lock not available, connection failure, server shutting down
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "08000", "08003", "08006", "57P01"}
+
+
+def _retryable_on_postgresql(exc: DBAPIError) -> bool:
+    return exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES

@@ -40,7 +40,7 @@ class OutboxRelay:
         now = utcnow()
         if self._lease_until - now > self.lease / 2:
             return True
-        async with self.db.transaction() as session:
+        async with self.db.transaction(serialized=False) as session:
             lease = await session.get(RelayLease, "outbox", with_for_update=True)
             if lease is None:
                 lease = RelayLease(name="outbox", holder=self.worker_id, expires_at=now)
@@ -70,7 +70,7 @@ class OutboxRelay:
             await self.producer.send(r.topic, value=r.value, key=r.key, headers=r.headers()) for r in rows
         ]
         await asyncio.gather(*futures)
-        async with self.db.transaction() as session:
+        async with self.db.transaction(serialized=False) as session:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([r.id for r in rows]))
@@ -103,7 +103,7 @@ class OutboxRelay:
 
     async def release_lease(self) -> None:
         """Hand over at once on a clean stop, instead of when the lease lapses."""
-        async with self.db.transaction() as session:
+        async with self.db.transaction(serialized=False) as session:
             lease = await session.get(RelayLease, "outbox", with_for_update=True)
             if lease is not None and lease.holder == self.worker_id:
                 lease.expires_at = utcnow()

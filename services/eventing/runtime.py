@@ -166,13 +166,16 @@ def build_service(
     title: str,
     on_start: Callable[[ServiceRuntime], object] | None = None,
     on_dead_letter: RawHandler | None = None,
+    per_participant: bool = True,
 ) -> FastAPI:
+    """``per_participant=False`` where the handlers write rows that participants share
+    (see Database: their units of work are then serialized in the whole store)."""
     settings = ContinuumSettings()
     kafka = KafkaSettings()
     http = service_settings(service, settings)
     configure_logging(service, settings.log_level)
     authority = token_authority(settings.environment, settings.data_dir)  # refuses a missing key in production
-    db = Database(http.database_url, *metadatas, AUDIT_METADATA)
+    db = Database(http.database_url, *metadatas, AUDIT_METADATA, per_participant=per_participant)
     rt = ServiceRuntime(service, db, settings, kafka, http, handlers, on_dead_letter=on_dead_letter)
     faust_app = build_faust_app(rt)
 

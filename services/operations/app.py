@@ -14,7 +14,8 @@ from .tables import OperationsBase
 def create_app():
     api = build_service("operations", routers=[router], handlers=HANDLERS,
                         metadatas=(OperationsBase.metadata,), title="Continuum operations",
-                        on_dead_letter=on_dead_letter)
+                        on_dead_letter=on_dead_letter,
+                        per_participant=False)  # the daily event counts are shared by everyone
     add_development_token_route(api, ContinuumSettings().environment)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

@@ -204,5 +204,6 @@ def project_dead_letter(d: DeadLetter, reason_code: Callable[[str], str]) -> lis
                       put={"consumer": d.headers.get("dlq_consumer", "unknown"),
                            "reason_code": reason_code(reason), "reason": reason[:500],
                            "original_topic": d.headers.get("dlq_topic", ""),
-                           "event_type": d.headers.get("ce_type"),
+                           # a header from anyone: cut to its column (PostgreSQL enforces lengths)
+                           "event_type": d.headers["ce_type"][:255] if "ce_type" in d.headers else None,
                            "failed_at": d.headers.get("dlq_failed_at")})]
