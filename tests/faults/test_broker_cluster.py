@@ -1,6 +1,6 @@
 """Fault scenario 7 at small scale, on a stack of its own over a three-broker KRaft cluster
 (replication factor 3, min.insync.replicas 2): one broker killed in the middle of a run and
-brought back loses nothing acknowledged. (`python -m bench faults --cluster --participants 1000` runs it at scale.)"""
+brought back loses nothing acknowledged. (`python -m bench faults --scenario kill-a-broker --participants 1000` runs it at scale.)"""
 
 import dataclasses
 import uuid
