@@ -17,7 +17,8 @@ from services.security.roles import Permission
 
 from services.contracts.sealed import SealedValue
 from services.privacy.ports import KeyManagement
-from services.privacy.sealing import goal_field, open_for_display
+from services.eventing.logging import get_logger
+from services.privacy.sealing import Availability, goal_field, open_for_display
 
 from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
 from .handlers import (
@@ -45,6 +46,7 @@ from .tables import (
 )
 
 router = APIRouter(tags=["planning"])
+log = get_logger(__name__)
 
 
 async def _plan_in_scope(s: AsyncSession, access: Access, plan_id: str) -> None:
@@ -98,6 +100,8 @@ def _with_words(keys: KeyManagement, participant_id: str, goals: list[dict], sea
         held = sealed.get(goal["goal_id"])
         opened = open_for_display(keys, participant_id, goal_field(goal["goal_id"]),
                                   SealedValue.model_validate(held) if held else None)
+        if opened.availability is Availability.UNAVAILABLE:  # not shredded, yet not readable: worth a look
+            log.warning("goal_words.unreadable", participant_id=participant_id, goal_id=goal["goal_id"])
         out.append({**goal, "words": opened.text, "words_status": opened.availability.value})
     return out
 
