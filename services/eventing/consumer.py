@@ -133,12 +133,15 @@ class EventConsumer:
                 participant_id=ce.subject):
             return await self._handle_event(ce, msg.known_type)
 
-    async def _handle_event(self, ce: CloudEvent, event_type: str) -> Outcome:
+    def _handler_for(self, ce: CloudEvent) -> tuple[Event, Handler | None]:
         model = model_for(ce.type)
         if model is None:
             raise InvalidEvent(f"unknown event type: {ce.type}")
-        handler = self.handlers.get(model)
         event = parse_data(ce)  # validate every event, handled or not
+        return event, self.handlers.get(model)
+
+    async def _handle_event(self, ce: CloudEvent, event_type: str) -> Outcome:
+        event, handler = self._handler_for(ce)
         if handler is None:
             return Outcome.IGNORED
         async for attempt in AsyncRetrying(
@@ -156,23 +159,27 @@ class EventConsumer:
     async def _apply_once(self, ce: CloudEvent, event: Event, handler: Handler) -> Outcome:
         try:
             async with self.db.transaction() as session:
-                seen = await session.scalar(
-                    select(ProcessedEvent.event_id).where(
-                        ProcessedEvent.source == ce.source, ProcessedEvent.event_id == ce.id
-                    )
-                )
-                if seen is not None:
-                    return Outcome.DUPLICATE
-                outbox = Outbox(session, self.service, self.topic_prefix)
-                await handler(HandlerContext(session, outbox, ce), event)
-                session.add(ProcessedEvent(source=ce.source, event_id=ce.id, event_type=ce.type))
+                outcome, rows = await self._record_once(session, ce, event, handler)
         except IntegrityError:
             if await self._already_processed(ce):
                 return Outcome.DUPLICATE  # another worker recorded the same (source, id) first
             raise  # a constraint the handler broke: dead-lettered with the reason, not hidden
-        if outbox.rows:
+        if rows:
             self.on_commit()
-        return Outcome.HANDLED
+        return outcome
+
+    async def _record_once(self, session: AsyncSession, ce: CloudEvent, event: Event,
+                           handler: Handler) -> tuple[Outcome, int]:
+        """The handler's effects and the record of the event's ``(source, id)``, unless it is
+        recorded already; with the number of outbox rows written."""
+        seen = await session.scalar(select(ProcessedEvent.event_id).where(
+            ProcessedEvent.source == ce.source, ProcessedEvent.event_id == ce.id))
+        if seen is not None:
+            return Outcome.DUPLICATE, 0
+        outbox = Outbox(session, self.service, self.topic_prefix)
+        await handler(HandlerContext(session, outbox, ce), event)
+        session.add(ProcessedEvent(source=ce.source, event_id=ce.id, event_type=ce.type))
+        return Outcome.HANDLED, outbox.rows
 
     async def handle_batch(self, msgs: Sequence[IncomingMessage]) -> list[Outcome]:
         """The messages in order, in as few transactions as the time budget allows (each
@@ -237,23 +244,13 @@ class EventConsumer:
             return _Applied(msg, Outcome.DEAD_LETTERED, time.perf_counter() - started, 1, reason, handler_failed)
 
     async def _apply_event(self, session: AsyncSession, ce: CloudEvent) -> tuple[Outcome, int]:
-        """The outcome and how many outbox rows it wrote."""
-        model = model_for(ce.type)
-        if model is None:
-            raise InvalidEvent(f"unknown event type: {ce.type}")
-        handler = self.handlers.get(model)
-        event = parse_data(ce)  # validate every event, handled or not
+        event, handler = self._handler_for(ce)
         if handler is None:
             return Outcome.IGNORED, 0
-        seen = await session.scalar(select(ProcessedEvent.event_id).where(
-            ProcessedEvent.source == ce.source, ProcessedEvent.event_id == ce.id))
-        if seen is not None:  # also one handled earlier in this batch: the savepoint flushed it
-            return Outcome.DUPLICATE, 0
-        async with session.begin_nested():  # a failure rolls back this message's effects only
-            outbox = Outbox(session, self.service, self.topic_prefix)
-            await handler(HandlerContext(session, outbox, ce), event)
-            session.add(ProcessedEvent(source=ce.source, event_id=ce.id, event_type=ce.type))
-        return Outcome.HANDLED, outbox.rows
+        # a failure rolls back this message's effects only; a redelivery earlier in the batch
+        # is seen as recorded (the savepoint flushed it)
+        async with session.begin_nested():
+            return await self._record_once(session, ce, event, handler)
 
     async def _already_processed(self, ce: CloudEvent) -> bool:
         async with self.db.sessions() as session:
