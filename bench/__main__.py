@@ -15,8 +15,10 @@ cli = typer.Typer(add_completion=False, help=__doc__)
 def e2e(participants: int = typer.Option(10_000, help="synthetic participants"),
         aftercare_share: float = typer.Option(0.02, help="share taken on through aftercare"),
         concurrency: int = typer.Option(16, help="concurrent API clients"),
-        out: Path = typer.Option(Path("data/bench"), help="where the JSON and PNG go")) -> None:
-    cfg = BenchConfig(participants, aftercare_share, concurrency, out_dir=out)
+        out: Path = typer.Option(Path("data/bench"), help="where the JSON and PNG go"),
+        profile: bool = typer.Option(False, help="sample every service process with py-spy; "
+                                                  "collapsed stacks and top frames under --out")) -> None:
+    cfg = BenchConfig(participants, aftercare_share, concurrency, out_dir=out, profile=profile)
     result = asyncio.run(run_benchmark(cfg))
     print_summary(result)
     json_path, png_path = write_results(result, out)

@@ -25,7 +25,8 @@ from services.contracts.topics import CONSUMERS, events_topic
 
 from .kafka_baseline import raw_kafka_baseline
 from .observer import EventObserver
-from .process_memory import peak_rss_mib
+from .process_memory import cpu_seconds, peak_rss_mib
+from .profiling import start_profiling, stop_profiling, summarise
 from .report import draw_png
 
 
@@ -36,6 +37,7 @@ class BenchConfig:
     concurrency: int = 16
     timeout_s: float = 1800
     out_dir: Path = Path("data/bench")
+    profile: bool = False
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -71,14 +73,21 @@ async def run_benchmark(cfg: BenchConfig) -> dict:
                               extra_env={"CONTINUUM_LOG_LEVEL": "WARNING"}))
     print(f"starting the stack in {data_dir} …", flush=True)
     stack.start()
+    profilers = start_profiling(
+        {"bench-driver": os.getpid()} | {n: p.pid for n, p in stack.procs.items()}, cfg.out_dir) if cfg.profile else []
     try:
         return await _measure(cfg, stack)
     finally:
+        stop_profiling(profilers)
         stack.stop()
+        for p in profilers:
+            print(summarise(p.path), flush=True)
 
 
 async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
     urls = stack.urls()
+    pids = {name: proc.pid for name, proc in stack.procs.items()} | {"bench-driver": os.getpid()}
+    cpu_before = {name: cpu_seconds(pid) or 0.0 for name, pid in pids.items()}
     started = time.time()
     observer = EventObserver(stack.bootstrap, [events_topic(s) for s in SERVICES], started)
     await observer.start()
@@ -119,6 +128,7 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
     await asyncio.sleep(1)
     await observer.stop()
     memory = {name: peak_rss_mib(proc.pid) for name, proc in stack.procs.items()}
+    cpu = {name: round((cpu_seconds(pid) or 0.0) - cpu_before[name], 1) for name, pid in pids.items()}
     o = observer.obs
     latencies = [lat for _, lat in o.latency_points]
     reached = len(o.scheduled_seen.keys() & set(admitted))
@@ -144,6 +154,7 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
             "p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95), "p99": _percentile(latencies, 99),
             "max": round(max(latencies), 3) if latencies else None},
         "peak_rss_mib": memory,
+        "cpu_s": cpu,
         "kafka_baseline": baseline,
         "system_vs_baseline": round(events_per_s / baseline["produce_and_consume_per_s"], 4),
         "series": {"events_per_second": sorted(o.per_second.items()), "latency": o.latency_points},

@@ -39,6 +39,7 @@ def print_summary(result: dict) -> None:
         ("events / s", f"{result['events_per_s']} ({result['events']} events)"),
         ("latency p50 / p95 / p99 (s)", f"{lat['p50']} / {lat['p95']} / {lat['p99']}"),
         ("peak RSS MiB", ", ".join(f"{k} {v}" for k, v in result["peak_rss_mib"].items())),
+        ("CPU s (start to end)", ", ".join(f"{k} {v}" for k, v in result.get("cpu_s", {}).items())),
         ("raw Kafka baseline msgs/s (produce+consume)", f"{base['produce_and_consume_per_s']} "
          f"(produce {base['produce_per_s']}, consume {base['consume_per_s']}, {base['message_bytes']} B)"),
         ("system / baseline", str(result["system_vs_baseline"])),

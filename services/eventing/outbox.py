@@ -23,6 +23,7 @@ class Outbox:
         self.service = service
         self.topic_prefix = topic_prefix
         self.written: list[CloudEvent] = []
+        self.rows = 0  # events and dead letters added: the relay is woken only when there are some
 
     def add(self, event: Event, ctx: EventContext) -> CloudEvent:
         if event.producer != self.service:
@@ -42,6 +43,7 @@ class Outbox:
             )
         )
         self.written.append(ce)
+        self.rows += 1
         return ce
 
     def add_dead_letter(
@@ -73,6 +75,7 @@ class Outbox:
                 event_type="dead_letter",
             )
         )
+        self.rows += 1
 
 
 def _traceparent_for(ctx: EventContext) -> str:

@@ -26,6 +26,7 @@ from services.contracts.topics import (
 from services.security.signing_key import SigningKeyRefused
 from services.security.wiring import AUDIT_METADATA, secure, token_authority
 
+from .batches import arrived_batches
 from .consumer import EventConsumer, Handler, IncomingMessage
 from .consumer_lag import LagProbe, group_id
 from .database import Database, OutboxMessage
@@ -83,8 +84,10 @@ class ServiceRuntime:
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         """A transaction for an API command: state and outbox commit together."""
         async with self.db.transaction() as session:
-            yield UnitOfWork(session, Outbox(session, self.service, self.settings.topic_prefix))
-        self.wake_relay()
+            uow = UnitOfWork(session, Outbox(session, self.service, self.settings.topic_prefix))
+            yield uow
+        if uow.outbox.rows:  # a read-only or event-less command leaves the relay asleep
+            self.wake_relay()
 
     async def outbox_backlog(self) -> int:
         async with self.db.sessions() as s:
@@ -111,6 +114,15 @@ class ServiceRuntime:
         return lag[group]
 
 
+CONSUMER_BATCH_MAX = 100
+"""Messages handed to the consumer at most at once (it commits them in as few transactions
+as its time budget allows)."""
+
+
+def _incoming(m) -> IncomingMessage:
+    return IncomingMessage(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
+
+
 def build_faust_app(rt: ServiceRuntime) -> faust.App:
     prefix = rt.settings.topic_prefix
     app = faust.App(
@@ -134,11 +146,12 @@ def build_faust_app(rt: ServiceRuntime) -> faust.App:
                         key_serializer="raw", value_serializer="raw")
 
     @app.agent(channel, name=f"{rt.service}-events")
-    async def consume(stream):  # thin: all the work is in EventConsumer.handle, which never raises
-        async for ev in stream.events():
-            m = ev.message
-            await rt.consumer.handle(IncomingMessage(
-                m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())))
+    async def consume(stream):  # thin: all the work is in EventConsumer.handle_batch, which never raises
+        manual = stream.noack()  # a message is acked (its offset committable) only once handled
+        async for events in arrived_batches(manual.events(), CONSUMER_BATCH_MAX):
+            await rt.consumer.handle_batch([_incoming(ev.message) for ev in events])
+            for ev in events:
+                await manual.ack(ev)
 
     dead_letter_topics = [dead_letter_topic(c, prefix) for c in DEAD_LETTER_SUBSCRIPTIONS.get(rt.service, ())]
     if dead_letter_topics:
@@ -150,9 +163,7 @@ def build_faust_app(rt: ServiceRuntime) -> faust.App:
         @app.agent(raw, name=f"{rt.service}-dead-letters")
         async def consume_dead_letters(stream):  # the handler never raises either
             async for ev in stream.events():
-                m = ev.message
-                await rt.on_dead_letter(rt, IncomingMessage(
-                    m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())))
+                await rt.on_dead_letter(rt, _incoming(ev.message))
 
     return app
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.codes import AttendanceMode, Discipline, MissedReason, Modality, Weekday
@@ -142,17 +142,19 @@ async def _load(session: AsyncSession, cal: ProgramCalendar, first: date, days: 
     tz = cal.timezone
     start_utc, end_utc = local_day_bounds_utc(first, days, tz)
     load = Load()
-    rows = (await session.scalars(select(Session).where(
-        Session.starts_at < end_utc, Session.ends_at > start_utc, Session.status != "cancelled"))).all()
-    for s in rows:
-        if s.participant_id == participant_id:
-            continue
-        span = (to_local(s.starts_at, tz), to_local(s.ends_at, tz))
-        if s.group_id:
-            key = (s.group_id, span[0].date())
-            load.group_seats[key] = load.group_seats.get(key, 0) + 1
-        else:
-            load.clinician_busy.setdefault(s.clinician_id, []).append(span)
+    others = (Session.starts_at < end_utc, Session.ends_at > start_utc, Session.status != "cancelled",
+              Session.participant_id != participant_id)
+    # seats taken per group meeting, counted by the database: a row per meeting, not per session
+    for group_id, starts_at, seats in (await session.execute(
+            select(Session.group_id, Session.starts_at, func.count())
+            .where(*others, Session.group_id.is_not(None))
+            .group_by(Session.group_id, Session.starts_at))).all():
+        key = (group_id, to_local(starts_at, tz).date())
+        load.group_seats[key] = load.group_seats.get(key, 0) + seats
+    for clinician_id, starts_at, ends_at in (await session.execute(
+            select(Session.clinician_id, Session.starts_at, Session.ends_at)
+            .where(*others, Session.group_id.is_(None)))).all():
+        load.clinician_busy.setdefault(clinician_id, []).append((to_local(starts_at, tz), to_local(ends_at, tz)))
     for a in (await session.scalars(select(ClinicianAbsence).where(
             ClinicianAbsence.starts_at < end_utc, ClinicianAbsence.ends_at > start_utc))).all():
         load.clinician_absent.setdefault(a.clinician_id, []).append((to_local(a.starts_at, tz),

@@ -194,3 +194,54 @@ async def test_one_relay_at_a_time_publishes_a_shared_outbox_and_another_takes_o
         assert await first.publish_pending() == 1, "a released lease is taken at once"
     finally:
         await producer.stop()
+
+
+async def test_a_batch_commits_together_and_a_bad_message_is_dead_lettered_alone(planning_db):
+    from services.eventing.database import ProcessedEvent
+
+    plan_for = PLANNING_HANDLERS[AssessmentCompleted]
+
+    async def plans_then_fails_for_p_bug(ctx, event):
+        await plan_for(ctx, event)  # its plan and PlanCreated must be rolled back with it
+        if event.participant_id == "p-bug":
+            raise RuntimeError("bug in handler")
+
+    consumer = EventConsumer("planning", planning_db, {AssessmentCompleted: plans_then_fails_for_p_bug})
+    value = {p: to_record(wrap(assessment_event(p), EventContext.new("t", "adult-mh"))).value
+             for p in ("p-a", "p-bug", "p-b")}
+    batch = [incoming(value["p-a"], offset=0), incoming(b"not json", offset=1), incoming(value["p-bug"], offset=2),
+             incoming(value["p-a"], offset=3), incoming(value["p-b"], offset=4)]
+    assert await consumer.handle_batch(batch) == [
+        Outcome.HANDLED, Outcome.DEAD_LETTERED, Outcome.DEAD_LETTERED, Outcome.DUPLICATE, Outcome.HANDLED]
+    async with planning_db.sessions() as s:
+        planned = set(await s.scalars(select(PlanVersion.participant_id)))
+        outbox = (await s.execute(select(OutboxMessage.event_type, OutboxMessage.key))).all()
+        recorded = await s.scalar(select(func.count()).select_from(ProcessedEvent))
+    assert planned == {"p-a", "p-b"}, "the failing message's effects are rolled back alone"
+    assert sorted(k for t, k in outbox if t == "dead_letter") == [b"p-x", b"p-x"]
+    assert {k for t, k in outbox if t != "dead_letter"} == {b"p-a", b"p-b"}
+    assert recorded == 2
+    assert consumer.counts == {"handled": 2, "dead_lettered": 2, "duplicate": 1}
+
+
+async def test_a_transient_failure_in_a_batch_retries_it_one_message_at_a_time(planning_db):
+    from services.eventing.consumer import TransientError
+
+    plan_for = PLANNING_HANDLERS[AssessmentCompleted]
+    failures = {"p-flaky": 1}
+
+    async def flaky(ctx, event):
+        await plan_for(ctx, event)
+        if failures.get(event.participant_id, 0) > 0:
+            failures[event.participant_id] -= 1
+            raise TransientError("dependency briefly down")
+
+    consumer = EventConsumer("planning", planning_db, {AssessmentCompleted: flaky}, max_backoff_s=0.1)
+    batch = [incoming(to_record(wrap(assessment_event(p), EventContext.new("t", "adult-mh"))).value, offset=n)
+             for n, p in enumerate(("p-first", "p-flaky", "p-last"))]
+    assert await consumer.handle_batch(batch) == [Outcome.HANDLED] * 3
+    async with planning_db.sessions() as s:
+        plans = list(await s.scalars(select(PlanVersion.participant_id)))
+        events = await s.scalar(select(func.count()).select_from(OutboxMessage))
+    assert sorted(plans) == ["p-first", "p-flaky", "p-last"], "each planned once: the first try was rolled back"
+    assert events == 3
