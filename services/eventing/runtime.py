@@ -23,7 +23,6 @@ from services.contracts.topics import (
     dead_letter_topic,
     events_topic,
 )
-from services.security.signing_key import SigningKeyRefused
 from services.security.wiring import AUDIT_METADATA, secure, token_authority
 
 from .batches import arrived_batches
@@ -37,7 +36,7 @@ from .logging import configure_logging, get_logger
 from .metrics import CONSUMER_LAG, OUTBOX_BACKLOG, exposition
 from .outbox import Outbox
 from .relay import OutboxRelay
-from .settings import ContinuumSettings, KafkaSettings, ServiceSettings, service_settings
+from .settings import ContinuumSettings, KafkaSettings, ServiceSettings, StartRefused, service_settings
 from .topic_admin import create_topics
 
 log = get_logger(__name__)
@@ -247,11 +246,11 @@ def build_service(
 
 
 def serve(create_app: Callable[[], FastAPI]) -> None:
-    """The process entrypoint: fail fast and clearly when the token signing key is refused or
-    Kafka is not there, then serve."""
+    """The process entrypoint: fail fast and clearly when a secret (the token signing key, the
+    privacy master key) is refused or Kafka is not there, then serve."""
     try:
         api = create_app()
-    except SigningKeyRefused as exc:
+    except StartRefused as exc:
         print(f"refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     rt: ServiceRuntime = api.state.runtime

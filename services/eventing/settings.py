@@ -10,6 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_PORTS = {"intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105}
 
 
+class StartRefused(RuntimeError):
+    """The configuration does not let a service start (a missing or unsafe secret): the
+    process says why and exits 2 before it touches Kafka or its database."""
+
+
 class KafkaSettings(BaseSettings):
     """``KAFKA_BOOTSTRAP_SERVERS`` points at an existing cluster; unset, deploy/ starts one.
     PLAINTEXT by default; ``KAFKA_SECURITY_PROTOCOL=SASL_SSL`` with ``KAFKA_SASL_USERNAME``,

@@ -1,6 +1,8 @@
 """Why a sealed value cannot be opened. Callers that show words catch
 ``SealedValueUnavailable`` and show them as unavailable; nothing here carries the words."""
 
+from services.eventing.settings import StartRefused
+
 
 class SealedValueUnavailable(Exception):
     """The value cannot be opened (the reason is the subclass)."""
@@ -23,5 +25,5 @@ class SealBroken(SealedValueUnavailable):
     another participant or another field."""
 
 
-class MasterKeyMissing(RuntimeError):
+class MasterKeyMissing(StartRefused):
     """Outside development and test the master key is provisioned, never generated."""

@@ -7,6 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
+from services.eventing.settings import StartRefused
+
 from .settings import AuthSettings
 
 DEV_KEY_PREFIX = "continuum-development-key-"
@@ -14,7 +16,7 @@ MIN_KEY_LENGTH = 32
 DEVELOPMENT_ENVIRONMENTS = ("development", "test")
 
 
-class SigningKeyRefused(RuntimeError):
+class SigningKeyRefused(StartRefused):
     """The service must not start: no key, or a development key, outside development."""
 
 

@@ -180,13 +180,14 @@ async def test_one_relay_at_a_time_publishes_a_shared_outbox_and_another_takes_o
     producer = idempotent_producer(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), "test-lease")
     await producer.start()
     try:
-        first = OutboxRelay(planning_db, producer, lease_s=2)
-        second = OutboxRelay(planning_db, producer, lease_s=2)
+        # a lease long enough that a slow first publish on a busy machine does not outlive it
+        first = OutboxRelay(planning_db, producer, lease_s=8)
+        second = OutboxRelay(planning_db, producer, lease_s=8)
         await write(2)
         assert await first.publish_pending() == 2
         await write(2)
         assert await second.publish_pending() == 0, "the lease holder alone publishes"
-        time.sleep(2.1)  # the first worker died: its lease lapses
+        time.sleep(8.1)  # the first worker died: its lease lapses
         assert await second.publish_pending() == 2
         assert await first.publish_pending() == 0, "the lease moved"
         await second.release_lease()
