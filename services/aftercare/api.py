@@ -8,6 +8,8 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select
 
+from services.web.error_responses import errors
+
 from .domain.follow_up_rules import CheckIn
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
 from .tables import AftercarePlan, FollowUp, OutreachTask
@@ -105,7 +107,7 @@ def _plan(p: AftercarePlan) -> dict:
             "reviewed_with": p.reviewed_with}
 
 
-@router.post("/follow-ups/{follow_up_id}/open")
+@router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
 async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | None = None) -> dict:
     try:
         async with _uow(request) as uow:
@@ -115,7 +117,7 @@ async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | N
     return _follow_up(fu)
 
 
-@router.post("/follow-ups/{follow_up_id}/grace-check")
+@router.post("/follow-ups/{follow_up_id}/grace-check", responses=errors(404))
 async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None = None) -> dict:
     try:
         async with _uow(request) as uow:
@@ -126,7 +128,7 @@ async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None
     return {**_follow_up(fu), "grace_outcome": str(outcome)}
 
 
-@router.post("/follow-ups/{follow_up_id}/check-in")
+@router.post("/follow-ups/{follow_up_id}/check-in", responses=errors(404, 409))
 async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request) -> dict:
     check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are"}))
     try:
@@ -140,7 +142,7 @@ async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request
     return _follow_up(fu)
 
 
-@router.get("/participants/{participant_id}/aftercare")
+@router.get("/participants/{participant_id}/aftercare", responses=errors(404))
 async def get_aftercare(participant_id: str, request: Request) -> dict:
     async with request.app.state.runtime.db.sessions() as s:
         plans = (await s.scalars(select(AftercarePlan).where(AftercarePlan.participant_id == participant_id)
@@ -155,7 +157,7 @@ async def get_aftercare(participant_id: str, request: Request) -> dict:
             "outreach_tasks": [_task(t) for t in tasks]}
 
 
-@router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan")
+@router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan", responses=errors(404))
 async def put_relapse_prevention_plan(participant_id: str, body: RelapsePreventionPlan, request: Request) -> dict:
     try:
         async with _uow(request) as uow:
@@ -166,7 +168,7 @@ async def put_relapse_prevention_plan(participant_id: str, body: RelapsePreventi
     return _plan(plan)
 
 
-@router.post("/participants/{participant_id}/aftercare/confirmation")
+@router.post("/participants/{participant_id}/aftercare/confirmation", responses=errors(404, 409))
 async def confirm_aftercare_plan(participant_id: str, body: Confirmation, request: Request) -> dict:
     if not body.confirmed_by_participant:
         raise HTTPException(422, "confirmed_by_participant must be true to confirm the plan")

@@ -24,6 +24,9 @@ from services.contracts.topics import (
     events_topic,
 )
 
+from services.web.error_responses import document_common_errors
+from services.web.request_size import LimitRequestSize
+
 from .consumer import EventConsumer, Handler, IncomingMessage
 from .consumer_lag import LagProbe, group_id
 from .database import Database, OutboxMessage
@@ -198,8 +201,13 @@ def build_service(
     api = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     api.state.runtime = rt
     api.add_middleware(TraceRequests)
+    # added last, so outermost: a body over the limit is refused before anything else runs
+    # (tracing, authentication, routing); keep it the last middleware added
+    api.add_middleware(LimitRequestSize, max_bytes=settings.max_request_bytes)
 
-    @api.get("/health", tags=["operations"])
+    platform = APIRouter(tags=["operations"])
+
+    @platform.get("/health")
     async def health() -> dict:
         return {
             "service": service,
@@ -209,7 +217,8 @@ def build_service(
             "outbox_backlog": await rt.outbox_backlog(),
         }
 
-    @api.get("/metrics", tags=["operations"], response_class=Response)
+    @platform.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         """Prometheus exposition: events consumed/failed/dead-lettered, handler latency,
         events published, outbox backlog, consumer lag."""
@@ -219,7 +228,8 @@ def build_service(
         body, content_type = exposition()
         return Response(body, media_type=content_type)
 
-    for r in routers:
+    for r in (platform, *routers):
+        document_common_errors(r)  # before include: the included routes take the router's responses
         api.include_router(r)
     return api
 

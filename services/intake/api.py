@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.contracts.codes import Instrument
 from services.eventing.runtime import ServiceRuntime, UnitOfWork
+from services.web.error_responses import errors
 
 from . import handlers
 from .commands import (
@@ -37,6 +38,7 @@ from .refusals import Incomplete, Refused, UnknownAssessment, UnknownParticipant
 from .tables import Assessment, AssessmentSection, InstrumentResponse, Participant, Referral, SafetyFlag
 
 router = APIRouter(tags=["intake"])
+COMMAND_ERRORS = errors(403, 404, 409)  # a refusal (refusals.py); 422 is declared for every route with input
 
 IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=200,
                         description="Send the same key when retrying: the request takes effect once")
@@ -72,7 +74,7 @@ def refusal_response(_request: Request, exc: Refused) -> JSONResponse:
 # --- referrals ---------------------------------------------------------------------------
 
 
-@router.post("/referrals", status_code=status.HTTP_201_CREATED)
+@router.post("/referrals", status_code=status.HTTP_201_CREATED, responses=COMMAND_ERRORS)
 async def post_referral(body: ReceiveReferral, request: Request, idempotency_key: str | None = IdempotencyKey):
     """A referral (self, provider, emergency department, inpatient discharge). The identity
     stays in intake; events carry the new participant id."""
@@ -85,7 +87,8 @@ async def post_referral(body: ReceiveReferral, request: Request, idempotency_key
 # --- assessments -------------------------------------------------------------------------
 
 
-@router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED)
+@router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED,
+             responses=COMMAND_ERRORS)
 async def post_assessment(participant_id: str, body: OpenAssessment, request: Request,
                           idempotency_key: str | None = IdempotencyKey):
     """Open an assessment (initial, or a re-assessment during treatment) on the
@@ -117,8 +120,9 @@ def _section_routes(section: Section, model: type[BaseModel]) -> None:
 
     title = section.value.replace("_", " ")
     router.add_api_route(path, put_section, methods=["PUT"], summary=f"Record the {title} section",
-                         description=model.__doc__)
-    router.add_api_route(f"{path}/signature", sign, methods=["POST"], summary=f"Sign the {title} section")
+                         description=model.__doc__, responses=COMMAND_ERRORS)
+    router.add_api_route(f"{path}/signature", sign, methods=["POST"], summary=f"Sign the {title} section",
+                         responses=COMMAND_ERRORS)
 
 
 for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview), (Section.PSYCHIATRIC_MEDICAL, PsychiatricMedical),
@@ -139,7 +143,7 @@ def _instrument_route(instrument: Instrument, model: type[BaseModel]) -> None:
         return await _command(request, idempotency_key, body, 200, act)
 
     router.add_api_route(f"/assessments/{{assessment_id}}/instruments/{instrument.value}", score,
-                         methods=["POST"], summary=f"Score {instrument.value}")
+                         methods=["POST"], summary=f"Score {instrument.value}", responses=COMMAND_ERRORS)
 
 
 for _instrument, _model in ((Instrument.PHQ9, Phq9), (Instrument.GAD7, Gad7), (Instrument.AUDIT_C, AuditC),
@@ -157,7 +161,7 @@ def _outcome(a: Assessment) -> dict:
             "completed_at": a.completed_at.isoformat() if a.completed_at else None}
 
 
-@router.post("/assessments/{assessment_id}/completion", status_code=status.HTTP_200_OK)
+@router.post("/assessments/{assessment_id}/completion", responses=COMMAND_ERRORS)
 async def post_completion(assessment_id: str, body: CompleteAssessment, request: Request,
                           idempotency_key: str | None = IdempotencyKey):
     """Complete the assessment once its required sections are signed and its instruments
@@ -169,7 +173,7 @@ async def post_completion(assessment_id: str, body: CompleteAssessment, request:
     return await _command(request, idempotency_key, body, 200, act)
 
 
-@router.get("/assessments/{assessment_id}")
+@router.get("/assessments/{assessment_id}", responses=errors(404))
 async def get_assessment(assessment_id: str, request: Request) -> dict:
     """One assessment for the team: its sections, scores, safety flags and (while open and
     complete enough) the rules' provisional recommendation."""
@@ -197,7 +201,7 @@ async def get_assessment(assessment_id: str, request: Request) -> dict:
                               "respond_by": f.respond_by.isoformat()} for f in flags]}
 
 
-@router.get("/participants/{participant_id}/assessments")
+@router.get("/participants/{participant_id}/assessments", responses=errors(404))
 async def list_assessments(participant_id: str, request: Request) -> dict:
     async with _rt(request).db.sessions() as s:
         if await s.get(Participant, participant_id) is None:
@@ -207,7 +211,7 @@ async def list_assessments(participant_id: str, request: Request) -> dict:
     return {"participant_id": participant_id, "assessments": [_outcome(a) for a in rows]}
 
 
-@router.get("/participants/{participant_id}")
+@router.get("/participants/{participant_id}", responses=errors(404))
 async def get_participant(participant_id: str, request: Request) -> dict:
     """Where the participant stands in intake (ids and codes; no identifying details)."""
     async with _rt(request).db.sessions() as s:

@@ -6,6 +6,8 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.web.error_responses import errors
+
 from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
 from .handlers import (
     PlanConflict,
@@ -31,6 +33,7 @@ from .tables import (
 )
 
 router = APIRouter(tags=["planning"])
+COMMAND_ERRORS = errors(404, 409)  # and 422 with the reasons (declared for every route with input)
 
 
 async def _command(request: Request, fn, *args):
@@ -56,7 +59,7 @@ def _review(held: ReviewHeld | None) -> dict | None:
             "reason_codes": list(o.reason_codes), "recommended_level_of_care": o.recommended_level}
 
 
-@router.get("/participants/{participant_id}/plan")
+@router.get("/participants/{participant_id}/plan", responses=errors(404))
 async def get_plan(participant_id: str, request: Request) -> dict:
     async with request.app.state.runtime.db.sessions() as s:
         versions = (await s.scalars(select(PlanVersion).where(PlanVersion.participant_id == participant_id)
@@ -96,7 +99,7 @@ async def get_plan(participant_id: str, request: Request) -> dict:
     }
 
 
-@router.post("/plans/{plan_id}/revisions", status_code=201)
+@router.post("/plans/{plan_id}/revisions", status_code=201, responses=COMMAND_ERRORS)
 async def post_revision(plan_id: str, body: RevisePlan, request: Request) -> dict:
     """A new version of the plan (PlanRevised). 409 when `base_version` is superseded;
     422 with the reasons when the plan would leave the level's bounds or stop being holistic."""
@@ -105,28 +108,28 @@ async def post_revision(plan_id: str, body: RevisePlan, request: Request) -> dic
             "weekly_hours_target": revised.weekly_hours_target}
 
 
-@router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201)
+@router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201, responses=COMMAND_ERRORS)
 async def post_signature(plan_id: str, version: int, body: SignPlan, request: Request) -> dict:
     """The clinician's or the participant's signature on the current version (PlanSigned)."""
     status = await _command(request, sign_plan, plan_id, version, body)
     return {"plan_id": plan_id, "version": version, **status}
 
 
-@router.post("/plans/{plan_id}/goals/{goal_id}/met")
+@router.post("/plans/{plan_id}/goals/{goal_id}/met", responses=COMMAND_ERRORS)
 async def post_goal_met(plan_id: str, goal_id: str, body: MarkGoalMet, request: Request) -> dict:
     """Marks a goal met and reviews progress (ProgressReviewed)."""
     return {"goal_id": goal_id, "met": True,
             "review": _review(await _command(request, mark_goal_met, plan_id, goal_id, body))}
 
 
-@router.post("/plans/{plan_id}/reviews", status_code=201)
+@router.post("/plans/{plan_id}/reviews", status_code=201, responses=COMMAND_ERRORS)
 async def post_review(plan_id: str, body: RequestReview, request: Request) -> dict:
     """A clinician's request for a progress review now (ProgressReviewed, and StepUpRecommended or
     ReadyForStepDown when that is the decision)."""
     return _review(await _command(request, request_review, plan_id, body))
 
 
-@router.post("/participants/{participant_id}/safety-flags/{flag_id}/resolution")
+@router.post("/participants/{participant_id}/safety-flags/{flag_id}/resolution", responses=COMMAND_ERRORS)
 async def post_flag_resolution(participant_id: str, flag_id: str, body: ResolveSafetyFlag,
                                request: Request) -> dict:
     """A clinician closes a safety flag raised by intake; the plan is reviewed again."""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from services.contracts.base import Id
 from services.contracts.codes import MissedReason, Weekday
+from services.web.error_responses import errors
 
 from . import ics
 from .calendar_config import InvalidCalendar
@@ -71,7 +72,7 @@ class RecordAttendance(BaseModel):
         return self
 
 
-@router.post("/sessions/{session_id}/attendance")
+@router.post("/sessions/{session_id}/attendance", responses=errors(404, 409))
 async def post_attendance(session_id: str, body: RecordAttendance, request: Request) -> dict:
     record = AttendanceRecord(body.status == "attended", body.minutes_attended, body.reason)
     try:
@@ -84,7 +85,7 @@ async def post_attendance(session_id: str, body: RecordAttendance, request: Requ
     return {"session_id": s.id, "status": s.status, "minutes_attended": s.minutes_attended}
 
 
-@router.post("/sessions/{session_id}/check-in")
+@router.post("/sessions/{session_id}/check-in", responses=errors(404, 409))
 async def post_check_in(session_id: str, request: Request) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
@@ -102,7 +103,7 @@ class CancelSession(BaseModel):
     reason_code: str = ReasonCode
 
 
-@router.post("/sessions/{session_id}/cancellation")
+@router.post("/sessions/{session_id}/cancellation", responses=errors(404, 409))
 async def post_cancellation(session_id: str, body: CancelSession, request: Request) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
@@ -120,7 +121,7 @@ async def _sessions_of(request: Request, participant_id: str) -> list[Session]:
                                       .order_by(Session.starts_at))).all())
 
 
-@router.get("/participants/{participant_id}/sessions")
+@router.get("/participants/{participant_id}/sessions", responses=errors(404))
 async def get_sessions(participant_id: str, request: Request) -> dict:
     rows = await _sessions_of(request, participant_id)
     if not rows:
@@ -134,7 +135,7 @@ async def get_sessions(participant_id: str, request: Request) -> dict:
     }
 
 
-@router.get("/participants/{participant_id}/hours")
+@router.get("/participants/{participant_id}/hours", responses=errors(404))
 async def get_hours(participant_id: str, request: Request) -> dict:
     """Per plan week: hours scheduled, attended, still possible and required."""
     async with _runtime(request).db.sessions() as db:
@@ -164,7 +165,7 @@ class ChangeAvailability(BaseModel):
     windows: list[AvailabilityWindowIn] = Field(max_length=28)
 
 
-@router.put("/participants/{participant_id}/availability")
+@router.put("/participants/{participant_id}/availability", responses=errors(404))
 async def put_availability(participant_id: str, body: ChangeAvailability, request: Request) -> dict:
     windows = [Window(w.day, w.start, w.end) for w in body.windows]
     try:
@@ -185,7 +186,7 @@ class ClinicianAbsenceIn(BaseModel):
     reason_code: str = ReasonCode
 
 
-@router.post("/clinicians/{clinician_id}/absences", status_code=201)
+@router.post("/clinicians/{clinician_id}/absences", status_code=201, responses=errors(404))
 async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn, request: Request) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
@@ -205,7 +206,7 @@ class GroupCancellationIn(BaseModel):
     reason_code: str = ReasonCode
 
 
-@router.post("/groups/{group_id}/cancellations", status_code=201)
+@router.post("/groups/{group_id}/cancellations", status_code=201, responses=errors(404))
 async def post_group_cancellation(group_id: Id, body: GroupCancellationIn, request: Request) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
@@ -238,9 +239,11 @@ async def put_calendar(document: dict, request: Request) -> dict:
 
 
 ICS = "text/calendar; charset=utf-8"
+ICS_FEED = {"description": "An iCalendar feed (RFC 5545)", "content": {"text/calendar": {"schema": {"type": "string"}}}}
 
 
-@router.get("/participants/{participant_id}/calendar.ics")
+@router.get("/participants/{participant_id}/calendar.ics", response_class=Response,
+            responses={200: ICS_FEED, **errors(404)})
 async def participant_feed(participant_id: Id, request: Request) -> Response:
     rows = await _sessions_of(request, participant_id)
     if not rows:
@@ -248,7 +251,7 @@ async def participant_feed(participant_id: Id, request: Request) -> Response:
     return Response(ics.feed(f"Continuum sessions {participant_id}", rows), media_type=ICS)
 
 
-@router.get("/clinicians/{clinician_id}/calendar.ics")
+@router.get("/clinicians/{clinician_id}/calendar.ics", response_class=Response, responses={200: ICS_FEED})
 async def clinician_feed(clinician_id: Id, request: Request) -> Response:
     async with _runtime(request).db.sessions() as db:
         rows = (await db.scalars(select(Session).where(Session.clinician_id == clinician_id)
