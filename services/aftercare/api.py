@@ -4,8 +4,12 @@ participant), the reminder contact, outreach tasks and the follow-up measures.""
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter, HTTPException, Query, Request
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, StringConstraints
+
+from services.contracts.base import Id
 from sqlalchemy import select
 
 from services.web.error_responses import errors
@@ -16,24 +20,26 @@ from .tables import AftercarePlan, FollowUp, OutreachTask
 
 router = APIRouter(tags=["aftercare"])
 
-Lines = list[str]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+Lines = Annotated[list[Line], Field(min_length=1, max_length=30)]
 
 
 class RecordCheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phq9_total: int = Field(ge=0, le=27)
-    phq9_item9: int = Field(ge=0, le=3)
-    substance_use_since_last_contact: bool
-    engaged_with_step_down_provider: bool
-    housing_stable: bool
-    work_or_school_stable: bool
+    phq9_total: StrictInt = Field(ge=0, le=27)
+    phq9_item9: StrictInt = Field(ge=0, le=3)
+    substance_use_since_last_contact: StrictBool
+    engaged_with_step_down_provider: StrictBool
+    housing_stable: StrictBool
+    work_or_school_stable: StrictBool
     how_they_say_they_are: str = Field(default="", max_length=4000, description="stays in aftercare")
 
 
 class FlowCall(BaseModel):
     """What a flow run sends: the time by its clock (time is a parameter; defaults to now)."""
 
+    model_config = ConfigDict(extra="forbid")
     as_of: AwareDatetime | None = None
 
 
@@ -42,7 +48,7 @@ class Support(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     relationship: str = Field(default="", max_length=100)
-    phone: str = Field(default="", max_length=40)
+    phone: str = Field(default="", max_length=40, pattern=r"^(\+?[0-9 ()-]{5,40})?$")
 
 
 class RelapsePreventionPlan(BaseModel):
@@ -50,17 +56,17 @@ class RelapsePreventionPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    triggers: Lines = Field(min_length=1)
-    warning_signs: Lines = Field(min_length=1)
-    coping_strategies: Lines = Field(min_length=1)
-    supports: list[Support] = Field(min_length=1)
-    crisis_resources: Lines = Field(min_length=1)
+    triggers: Lines
+    warning_signs: Lines
+    coping_strategies: Lines
+    supports: list[Support] = Field(min_length=1, max_length=20)
+    crisis_resources: Lines
 
 
 class Confirmation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    confirmed_by_participant: bool = Field(description="must be true: the participant agreed to the plan")
+    confirmed_by_participant: StrictBool = Field(description="must be true: the participant agreed to the plan")
     reviewed_with: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                                description="staff id of who reviewed it with them")
 
@@ -108,7 +114,7 @@ def _plan(p: AftercarePlan) -> dict:
 
 
 @router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
-async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | None = None) -> dict:
+async def open_follow_up(follow_up_id: Id, request: Request, body: FlowCall | None = None) -> dict:
     try:
         async with _uow(request) as uow:
             fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of if body else None)
@@ -118,7 +124,7 @@ async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | N
 
 
 @router.post("/follow-ups/{follow_up_id}/grace-check", responses=errors(404))
-async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None = None) -> dict:
+async def grace_check(follow_up_id: Id, request: Request, body: FlowCall | None = None) -> dict:
     try:
         async with _uow(request) as uow:
             fu, outcome = await _aftercare(request).grace_check(uow.session, uow.outbox, follow_up_id,
@@ -129,7 +135,7 @@ async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None
 
 
 @router.post("/follow-ups/{follow_up_id}/check-in", responses=errors(404, 409))
-async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request) -> dict:
+async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request) -> dict:
     check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are"}))
     try:
         async with _uow(request) as uow:
@@ -143,7 +149,7 @@ async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request
 
 
 @router.get("/participants/{participant_id}/aftercare", responses=errors(404))
-async def get_aftercare(participant_id: str, request: Request) -> dict:
+async def get_aftercare(participant_id: Id, request: Request) -> dict:
     async with request.app.state.runtime.db.sessions() as s:
         plans = (await s.scalars(select(AftercarePlan).where(AftercarePlan.participant_id == participant_id)
                                  .order_by(AftercarePlan.created_at))).all()
@@ -158,7 +164,7 @@ async def get_aftercare(participant_id: str, request: Request) -> dict:
 
 
 @router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan", responses=errors(404))
-async def put_relapse_prevention_plan(participant_id: str, body: RelapsePreventionPlan, request: Request) -> dict:
+async def put_relapse_prevention_plan(participant_id: Id, body: RelapsePreventionPlan, request: Request) -> dict:
     try:
         async with _uow(request) as uow:
             plan = await _aftercare(request).write_relapse_prevention(uow.session, participant_id,
@@ -169,7 +175,7 @@ async def put_relapse_prevention_plan(participant_id: str, body: RelapsePreventi
 
 
 @router.post("/participants/{participant_id}/aftercare/confirmation", responses=errors(404, 409))
-async def confirm_aftercare_plan(participant_id: str, body: Confirmation, request: Request) -> dict:
+async def confirm_aftercare_plan(participant_id: Id, body: Confirmation, request: Request) -> dict:
     if not body.confirmed_by_participant:
         raise HTTPException(422, "confirmed_by_participant must be true to confirm the plan")
     try:
@@ -184,13 +190,13 @@ async def confirm_aftercare_plan(participant_id: str, body: Confirmation, reques
 
 
 @router.put("/participants/{participant_id}/reminder-contact", status_code=204)
-async def put_reminder_contact(participant_id: str, body: Contact, request: Request) -> None:
+async def put_reminder_contact(participant_id: Id, body: Contact, request: Request) -> None:
     async with _uow(request) as uow:
         await _aftercare(request).set_contact(uow.session, participant_id, str(body.email))
 
 
 @router.get("/outreach-tasks")
-async def list_outreach_tasks(request: Request, status: str = "open") -> list[dict]:
+async def list_outreach_tasks(request: Request, status: str = Query("open", pattern=r"^[a-z_]{1,16}$")) -> list[dict]:
     async with request.app.state.runtime.db.sessions() as s:
         tasks = (await s.scalars(select(OutreachTask).where(OutreachTask.status == status)
                                  .order_by(OutreachTask.escalation_level.desc(), OutreachTask.respond_by))).all()
@@ -199,7 +205,7 @@ async def list_outreach_tasks(request: Request, status: str = "open") -> list[di
 
 @router.get("/measures/follow-up")
 async def follow_up_measures(request: Request, as_of: AwareDatetime | None = None,
-                             program_id: str | None = None) -> dict:
+                             program_id: Id | None = None) -> dict:
     """Share of discharges with a completed follow-up within 7 and within 30 days after the
     discharge day (which does not count). A discharge whose window is still open and not met
     yet is left out (``window_still_open``)."""

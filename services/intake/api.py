@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.contracts.base import Id
 from services.contracts.codes import Instrument
 from services.eventing.runtime import ServiceRuntime, UnitOfWork
 from services.web.error_responses import errors
@@ -89,7 +90,7 @@ async def post_referral(body: ReceiveReferral, request: Request, idempotency_key
 
 @router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED,
              responses=COMMAND_ERRORS)
-async def post_assessment(participant_id: str, body: OpenAssessment, request: Request,
+async def post_assessment(participant_id: Id, body: OpenAssessment, request: Request,
                           idempotency_key: str | None = IdempotencyKey):
     """Open an assessment (initial, or a re-assessment during treatment) on the
     participant's latest referral; its sections and instruments are then recorded."""
@@ -103,14 +104,14 @@ async def post_assessment(participant_id: str, body: OpenAssessment, request: Re
 def _section_routes(section: Section, model: type[BaseModel]) -> None:
     path = f"/assessments/{{assessment_id}}/sections/{section.value}"
 
-    async def put_section(assessment_id: str, body: model, request: Request,  # type: ignore[valid-type]
+    async def put_section(assessment_id: Id, body: model, request: Request,  # type: ignore[valid-type]
                           idempotency_key: str | None = IdempotencyKey):
         async def act(uow: UnitOfWork) -> dict:
             row = await handlers.record_section(uow.session, assessment_id, section, body)
             return {"assessment_id": assessment_id, "section": section.value, "signed": row.signed_at is not None}
         return await _command(request, idempotency_key, body, 200, act)
 
-    async def sign(assessment_id: str, body: SignSection, request: Request,
+    async def sign(assessment_id: Id, body: SignSection, request: Request,
                    idempotency_key: str | None = IdempotencyKey):
         async def act(uow: UnitOfWork) -> dict:
             row = await handlers.sign_section(uow.session, assessment_id, section, body.signer)
@@ -131,7 +132,7 @@ for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview), (Secti
 
 
 def _instrument_route(instrument: Instrument, model: type[BaseModel]) -> None:
-    async def score(assessment_id: str, body: model, request: Request,  # type: ignore[valid-type]
+    async def score(assessment_id: Id, body: model, request: Request,  # type: ignore[valid-type]
                     idempotency_key: str | None = IdempotencyKey):
         async def act(uow: UnitOfWork) -> dict:
             result, flag = await handlers.score_instrument(uow.session, uow.outbox, assessment_id, instrument, body)
@@ -162,7 +163,7 @@ def _outcome(a: Assessment) -> dict:
 
 
 @router.post("/assessments/{assessment_id}/completion", responses=COMMAND_ERRORS)
-async def post_completion(assessment_id: str, body: CompleteAssessment, request: Request,
+async def post_completion(assessment_id: Id, body: CompleteAssessment, request: Request,
                           idempotency_key: str | None = IdempotencyKey):
     """Complete the assessment once its required sections are signed and its instruments
     scored: the level-of-care decision (a clinician may override it, with a reason).
@@ -174,7 +175,7 @@ async def post_completion(assessment_id: str, body: CompleteAssessment, request:
 
 
 @router.get("/assessments/{assessment_id}", responses=errors(404))
-async def get_assessment(assessment_id: str, request: Request) -> dict:
+async def get_assessment(assessment_id: Id, request: Request) -> dict:
     """One assessment for the team: its sections, scores, safety flags and (while open and
     complete enough) the rules' provisional recommendation."""
     async with _rt(request).db.sessions() as s:
@@ -202,7 +203,7 @@ async def get_assessment(assessment_id: str, request: Request) -> dict:
 
 
 @router.get("/participants/{participant_id}/assessments", responses=errors(404))
-async def list_assessments(participant_id: str, request: Request) -> dict:
+async def list_assessments(participant_id: Id, request: Request) -> dict:
     async with _rt(request).db.sessions() as s:
         if await s.get(Participant, participant_id) is None:
             raise UnknownParticipant(f"unknown participant: {participant_id}")
@@ -212,7 +213,7 @@ async def list_assessments(participant_id: str, request: Request) -> dict:
 
 
 @router.get("/participants/{participant_id}", responses=errors(404))
-async def get_participant(participant_id: str, request: Request) -> dict:
+async def get_participant(participant_id: Id, request: Request) -> dict:
     """Where the participant stands in intake (ids and codes; no identifying details)."""
     async with _rt(request).db.sessions() as s:
         p = await s.get(Participant, participant_id)

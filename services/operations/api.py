@@ -51,7 +51,8 @@ async def consumer_lag(rt: ServiceRuntime, max_age_s: float = 2.0) -> dict:
 
 
 @router.get("/api/figures")
-async def get_figures(request: Request, tenant: str | None = Query(None), program: str | None = Query(None)) -> dict:
+async def get_figures(request: Request, tenant: str | None = Query(None, max_length=64),
+                      program: str | None = Query(None, max_length=64)) -> dict:
     """Census, admissions/discharges, sessions and attendance, hours compliance, the pipeline,
     follow-up completion, safety flags, dead letters and consumer lag; filter by tenant/program."""
     rt = _rt(request)

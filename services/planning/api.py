@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.contracts.base import Id
 from services.web.error_responses import errors
 
 from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
@@ -60,7 +61,7 @@ def _review(held: ReviewHeld | None) -> dict | None:
 
 
 @router.get("/participants/{participant_id}/plan", responses=errors(404))
-async def get_plan(participant_id: str, request: Request) -> dict:
+async def get_plan(participant_id: Id, request: Request) -> dict:
     async with request.app.state.runtime.db.sessions() as s:
         versions = (await s.scalars(select(PlanVersion).where(PlanVersion.participant_id == participant_id)
                                     .order_by(PlanVersion.created_at, PlanVersion.version))).all()
@@ -100,7 +101,7 @@ async def get_plan(participant_id: str, request: Request) -> dict:
 
 
 @router.post("/plans/{plan_id}/revisions", status_code=201, responses=COMMAND_ERRORS)
-async def post_revision(plan_id: str, body: RevisePlan, request: Request) -> dict:
+async def post_revision(plan_id: Id, body: RevisePlan, request: Request) -> dict:
     """A new version of the plan (PlanRevised). 409 when `base_version` is superseded;
     422 with the reasons when the plan would leave the level's bounds or stop being holistic."""
     revised = await _command(request, revise_plan, plan_id, body)
@@ -109,28 +110,28 @@ async def post_revision(plan_id: str, body: RevisePlan, request: Request) -> dic
 
 
 @router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201, responses=COMMAND_ERRORS)
-async def post_signature(plan_id: str, version: int, body: SignPlan, request: Request) -> dict:
+async def post_signature(plan_id: Id, version: int, body: SignPlan, request: Request) -> dict:
     """The clinician's or the participant's signature on the current version (PlanSigned)."""
     status = await _command(request, sign_plan, plan_id, version, body)
     return {"plan_id": plan_id, "version": version, **status}
 
 
 @router.post("/plans/{plan_id}/goals/{goal_id}/met", responses=COMMAND_ERRORS)
-async def post_goal_met(plan_id: str, goal_id: str, body: MarkGoalMet, request: Request) -> dict:
+async def post_goal_met(plan_id: Id, goal_id: Id, body: MarkGoalMet, request: Request) -> dict:
     """Marks a goal met and reviews progress (ProgressReviewed)."""
     return {"goal_id": goal_id, "met": True,
             "review": _review(await _command(request, mark_goal_met, plan_id, goal_id, body))}
 
 
 @router.post("/plans/{plan_id}/reviews", status_code=201, responses=COMMAND_ERRORS)
-async def post_review(plan_id: str, body: RequestReview, request: Request) -> dict:
+async def post_review(plan_id: Id, body: RequestReview, request: Request) -> dict:
     """A clinician's request for a progress review now (ProgressReviewed, and StepUpRecommended or
     ReadyForStepDown when that is the decision)."""
     return _review(await _command(request, request_review, plan_id, body))
 
 
 @router.post("/participants/{participant_id}/safety-flags/{flag_id}/resolution", responses=COMMAND_ERRORS)
-async def post_flag_resolution(participant_id: str, flag_id: str, body: ResolveSafetyFlag,
+async def post_flag_resolution(participant_id: Id, flag_id: Id, body: ResolveSafetyFlag,
                                request: Request) -> dict:
     """A clinician closes a safety flag raised by intake; the plan is reviewed again."""
     held = await _command(request, resolve_safety_flag, participant_id, flag_id, body)

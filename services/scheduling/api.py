@@ -7,7 +7,7 @@ from datetime import date, time
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 from sqlalchemy import select
 
 from services.contracts.base import Id
@@ -62,7 +62,7 @@ class RecordAttendance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["attended", "missed"]
-    minutes_attended: int | None = Field(default=None, ge=1, le=600)
+    minutes_attended: StrictInt | None = Field(default=None, ge=1, le=600)
     reason: MissedReason | None = None
 
     @model_validator(mode="after")
@@ -73,7 +73,7 @@ class RecordAttendance(BaseModel):
 
 
 @router.post("/sessions/{session_id}/attendance", responses=errors(404, 409))
-async def post_attendance(session_id: str, body: RecordAttendance, request: Request) -> dict:
+async def post_attendance(session_id: Id, body: RecordAttendance, request: Request) -> dict:
     record = AttendanceRecord(body.status == "attended", body.minutes_attended, body.reason)
     try:
         async with _runtime(request).unit_of_work() as uow:
@@ -86,7 +86,7 @@ async def post_attendance(session_id: str, body: RecordAttendance, request: Requ
 
 
 @router.post("/sessions/{session_id}/check-in", responses=errors(404, 409))
-async def post_check_in(session_id: str, request: Request) -> dict:
+async def post_check_in(session_id: Id, request: Request) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
             s = await check_in(uow.session, uow.outbox, session_id)
@@ -104,7 +104,7 @@ class CancelSession(BaseModel):
 
 
 @router.post("/sessions/{session_id}/cancellation", responses=errors(404, 409))
-async def post_cancellation(session_id: str, body: CancelSession, request: Request) -> dict:
+async def post_cancellation(session_id: Id, body: CancelSession, request: Request) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
             s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code)
@@ -115,14 +115,14 @@ async def post_cancellation(session_id: str, body: CancelSession, request: Reque
     return {"session_id": s.id, "status": s.status, "cancel_reason": s.cancel_reason}
 
 
-async def _sessions_of(request: Request, participant_id: str) -> list[Session]:
+async def _sessions_of(request: Request, participant_id: Id) -> list[Session]:
     async with _runtime(request).db.sessions() as db:
         return list((await db.scalars(select(Session).where(Session.participant_id == participant_id)
                                       .order_by(Session.starts_at))).all())
 
 
 @router.get("/participants/{participant_id}/sessions", responses=errors(404))
-async def get_sessions(participant_id: str, request: Request) -> dict:
+async def get_sessions(participant_id: Id, request: Request) -> dict:
     rows = await _sessions_of(request, participant_id)
     if not rows:
         raise HTTPException(404, f"no sessions for participant: {participant_id}")
@@ -136,7 +136,7 @@ async def get_sessions(participant_id: str, request: Request) -> dict:
 
 
 @router.get("/participants/{participant_id}/hours", responses=errors(404))
-async def get_hours(participant_id: str, request: Request) -> dict:
+async def get_hours(participant_id: Id, request: Request) -> dict:
     """Per plan week: hours scheduled, attended, still possible and required."""
     async with _runtime(request).db.sessions() as db:
         state = await db.get(ParticipantSchedule, participant_id)
@@ -166,7 +166,7 @@ class ChangeAvailability(BaseModel):
 
 
 @router.put("/participants/{participant_id}/availability", responses=errors(404))
-async def put_availability(participant_id: str, body: ChangeAvailability, request: Request) -> dict:
+async def put_availability(participant_id: Id, body: ChangeAvailability, request: Request) -> dict:
     windows = [Window(w.day, w.start, w.end) for w in body.windows]
     try:
         async with _runtime(request).unit_of_work() as uow:
