@@ -1,7 +1,7 @@
 """The requests people make of intake, as validated models (the API's request bodies).
 Unknown fields are refused; every model carries an example for the OpenAPI document."""
 
-from datetime import date, time
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, field_validator, model_validator
 
@@ -16,6 +16,7 @@ from services.contracts.codes import (
     Strength,
     Weekday,
 )
+from services.web.request_types import TimeOfDay
 
 from .domain.asam import (
     MedicalStability,
@@ -97,8 +98,8 @@ class OpenAssessment(Strict):
 
 class Window(Strict):
     day: Weekday
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
     @model_validator(mode="after")
     def ordered(self) -> "Window":

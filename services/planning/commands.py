@@ -1,12 +1,12 @@
 """The requests clinicians and participants make of planning, as validated models (the API's
 request bodies). There is no authentication yet (issue 8): who acts is taken from the body."""
 
-from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from services.contracts.base import Id
 from services.contracts.codes import AttendanceMode, Discipline, Modality, SignerRole, WellbeingDomain, Weekday
+from services.web.request_types import TimeOfDay
 
 CODE = r"^[a-z0-9_]{1,64}$"
 
@@ -34,8 +34,8 @@ class InterventionChange(Strict):
 
 class Window(Strict):
     day: Weekday
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
     @model_validator(mode="after")
     def ordered(self) -> "Window":

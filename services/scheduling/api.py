@@ -3,7 +3,7 @@ attendance and cancellation; clinicians' absences and cancelled groups; the prog
 calendar; iCalendar feeds. Thin: each route calls one handler in one unit of work."""
 
 import json
-from datetime import date, time
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from services.contracts.base import Id
 from services.contracts.codes import MissedReason, Weekday
 from services.web.error_responses import errors
+from services.web.request_types import TimeOfDay
 
 from . import ics
 from .calendar_config import InvalidCalendar
@@ -155,8 +156,8 @@ class AvailabilityWindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     day: Weekday
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
 
 class ChangeAvailability(BaseModel):

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from services.aftercare.api import Confirmation, FlowCall, RecordCheckIn, RelapsePreventionPlan
 from services.intake import commands as intake
 from services.planning.commands import InterventionChange, RevisePlan
-from services.scheduling.api import RecordAttendance
+from services.scheduling.api import ChangeAvailability, RecordAttendance
 
 BY = {"staff_id": "staff-1", "role": "clinician"}
 CHECK_IN = {"phq9_total": 4, "phq9_item9": 0, "substance_use_since_last_contact": False,
@@ -52,6 +52,17 @@ def test_aftercare_lists_and_lines_are_bounded():
     assert refused(RelapsePreventionPlan, {**RPP, "supports": [{"name": "Sam", "phone": "call me"}]})["loc"] == (
         "supports", 0, "phone")
     assert refused(FlowCall, {"as_of": None, "step": "open"})["loc"] == ("step",)
+
+
+def test_availability_times_carry_no_offset():
+    """Found by schemathesis: "06:40:03Z" was accepted and the placement then compared it with
+    the program's times (a TypeError, a 500 for the API, a dead letter for an event)."""
+    e = refused(ChangeAvailability, {"windows": [{"day": "tue", "start": "06:40:03Z", "end": "22:52:33Z"}]})
+    assert e["loc"] == ("windows", 0, "start") and "without an offset" in e["msg"]
+    e = refused(intake.Window, {"day": "mon", "start": "17:00", "end": "21:00+01:00"})
+    assert e["loc"] == ("end",)
+    window = {"day": "mon", "start": "17:00", "end": "21:00"}
+    assert ChangeAvailability.model_validate({"windows": [window]}).windows[0].end.hour == 21
 
 
 @pytest.mark.parametrize("service", ["intake", "planning", "scheduling", "aftercare", "operations"])
