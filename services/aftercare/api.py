@@ -16,6 +16,7 @@ from services.web.error_responses import errors
 
 from .domain.follow_up_rules import CheckIn
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
+from .notifications import ReminderNotSent
 from .tables import AftercarePlan, FollowUp, OutreachTask
 
 router = APIRouter(tags=["aftercare"])
@@ -113,13 +114,15 @@ def _plan(p: AftercarePlan) -> dict:
             "reviewed_with": p.reviewed_with}
 
 
-@router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
+@router.post("/follow-ups/{follow_up_id}/open", responses=errors(404, 503))
 async def open_follow_up(follow_up_id: Id, request: Request, body: FlowCall | None = None) -> dict:
     try:
         async with _uow(request) as uow:
             fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of if body else None)
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
+    except ReminderNotSent as exc:  # nothing changed (the transaction rolled back): the flow run retries
+        raise HTTPException(503, str(exc), headers={"Retry-After": "20"}) from None
     return _follow_up(fu)
 
 

@@ -34,6 +34,7 @@ DESCRIPTIONS = {
     409: "In conflict with the current state (detail says which)",
     413: "Request body over the size limit (detail names the limit)",
     422: "Invalid input (detail names each field) or a change refused with its reasons",
+    503: "A service it depends on did not answer (e.g. the mail server): nothing changed, try again later",
 }
 
 
