@@ -8,38 +8,47 @@ cover only the caller's scope. Each access to participant data is audited."""
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter, HTTPException, Query, Request
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, StringConstraints
+
+from services.contracts.base import Id
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 
+from services.web.error_responses import errors
+
 from .domain.follow_up_rules import CheckIn
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
 from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact
+from .notifications import ReminderNotSent
 
 router = APIRouter(tags=["aftercare"])
 
-Lines = list[str]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+Lines = Annotated[list[Line], Field(min_length=1, max_length=30)]
 
 
 class RecordCheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phq9_total: int = Field(ge=0, le=27)
-    phq9_item9: int = Field(ge=0, le=3)
-    substance_use_since_last_contact: bool
-    engaged_with_step_down_provider: bool
-    housing_stable: bool
-    work_or_school_stable: bool
+    phq9_total: StrictInt = Field(ge=0, le=27)
+    phq9_item9: StrictInt = Field(ge=0, le=3)
+    substance_use_since_last_contact: StrictBool
+    engaged_with_step_down_provider: StrictBool
+    housing_stable: StrictBool
+    work_or_school_stable: StrictBool
     how_they_say_they_are: str = Field(default="", max_length=4000, description="stays in aftercare")
 
 
 class FlowCall(BaseModel):
     """What a flow run sends: the time by its clock (time is a parameter; defaults to now)."""
 
+    model_config = ConfigDict(extra="forbid")
     as_of: AwareDatetime | None = None
 
 
@@ -48,7 +57,7 @@ class Support(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     relationship: str = Field(default="", max_length=100)
-    phone: str = Field(default="", max_length=40)
+    phone: str = Field(default="", max_length=40, pattern=r"^(\+?[0-9 ()-]{5,40})?$")
 
 
 class RelapsePreventionPlan(BaseModel):
@@ -56,17 +65,17 @@ class RelapsePreventionPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    triggers: Lines = Field(min_length=1)
-    warning_signs: Lines = Field(min_length=1)
-    coping_strategies: Lines = Field(min_length=1)
-    supports: list[Support] = Field(min_length=1)
-    crisis_resources: Lines = Field(min_length=1)
+    triggers: Lines
+    warning_signs: Lines
+    coping_strategies: Lines
+    supports: list[Support] = Field(min_length=1, max_length=20)
+    crisis_resources: Lines
 
 
 class Confirmation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    confirmed_by_participant: bool = Field(description="must be true: the participant agreed to the plan")
+    confirmed_by_participant: StrictBool = Field(description="must be true: the participant agreed to the plan")
     reviewed_with: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                                description="staff id of who reviewed it with them")
 
@@ -132,8 +141,8 @@ def _plan(p: AftercarePlan) -> dict:
             "reviewed_with": p.reviewed_with}
 
 
-@router.post("/follow-ups/{follow_up_id}/open")
-async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | None = None,
+@router.post("/follow-ups/{follow_up_id}/open", responses=errors(404, 503))
+async def open_follow_up(follow_up_id: Id, request: Request, body: FlowCall | None = None,
                          access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")) -> dict:
     try:
         async with _uow(request) as uow:
@@ -141,11 +150,13 @@ async def open_follow_up(follow_up_id: str, request: Request, body: FlowCall | N
             fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of if body else None)
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
+    except ReminderNotSent as exc:  # nothing changed (the transaction rolled back): the flow run retries
+        raise HTTPException(503, str(exc), headers={"Retry-After": "20"}) from None
     return _follow_up(fu)
 
 
-@router.post("/follow-ups/{follow_up_id}/grace-check")
-async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None = None,
+@router.post("/follow-ups/{follow_up_id}/grace-check", responses=errors(404))
+async def grace_check(follow_up_id: Id, request: Request, body: FlowCall | None = None,
                       access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.grace_check")) -> dict:
     try:
         async with _uow(request) as uow:
@@ -157,8 +168,8 @@ async def grace_check(follow_up_id: str, request: Request, body: FlowCall | None
     return {**_follow_up(fu), "grace_outcome": str(outcome)}
 
 
-@router.post("/follow-ups/{follow_up_id}/check-in")
-async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request,
+@router.post("/follow-ups/{follow_up_id}/check-in", responses=errors(404, 409))
+async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request,
                         access: Access = authorized(Permission.AFTERCARE_WRITE, "follow_up.check_in")) -> dict:
     check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are"}))
     try:
@@ -173,8 +184,8 @@ async def post_check_in(follow_up_id: str, body: RecordCheckIn, request: Request
     return _follow_up(fu)
 
 
-@router.get("/participants/{participant_id}/aftercare")
-async def get_aftercare(participant_id: str, request: Request,
+@router.get("/participants/{participant_id}/aftercare", responses=errors(404))
+async def get_aftercare(participant_id: Id, request: Request,
                         access: Access = authorized(Permission.AFTERCARE_READ, "aftercare.read")) -> dict:
     async with request.app.state.runtime.db.sessions() as s:
         await _aftercare_in_scope(s, access, participant_id)
@@ -190,9 +201,9 @@ async def get_aftercare(participant_id: str, request: Request,
             "outreach_tasks": [_task(t) for t in tasks]}
 
 
-@router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan")
+@router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan", responses=errors(404))
 async def put_relapse_prevention_plan(
-        participant_id: str, body: RelapsePreventionPlan, request: Request,
+        participant_id: Id, body: RelapsePreventionPlan, request: Request,
         access: Access = authorized(Permission.AFTERCARE_WRITE, "relapse_prevention_plan.write")) -> dict:
     try:
         async with _uow(request) as uow:
@@ -204,8 +215,8 @@ async def put_relapse_prevention_plan(
     return _plan(plan)
 
 
-@router.post("/participants/{participant_id}/aftercare/confirmation")
-async def confirm_aftercare_plan(participant_id: str, body: Confirmation, request: Request,
+@router.post("/participants/{participant_id}/aftercare/confirmation", responses=errors(404, 409))
+async def confirm_aftercare_plan(participant_id: Id, body: Confirmation, request: Request,
                                  access: Access = authorized(Permission.AFTERCARE_WRITE, "aftercare_plan.confirm")
                                  ) -> dict:
     if not body.confirmed_by_participant:
@@ -223,7 +234,7 @@ async def confirm_aftercare_plan(participant_id: str, body: Confirmation, reques
 
 
 @router.put("/participants/{participant_id}/reminder-contact", status_code=204)
-async def put_reminder_contact(participant_id: str, body: Contact, request: Request,
+async def put_reminder_contact(participant_id: Id, body: Contact, request: Request,
                                access: Access = authorized(Permission.AFTERCARE_WRITE, "reminder_contact.write")
                                ) -> None:
     """May come before aftercare knows the participant: the contact then belongs to the caller's
@@ -245,7 +256,7 @@ async def put_reminder_contact(participant_id: str, body: Contact, request: Requ
 
 
 @router.get("/outreach-tasks")
-async def list_outreach_tasks(request: Request, status: str = "open",
+async def list_outreach_tasks(request: Request, status: str = Query("open", pattern=r"^[a-z_]{1,16}$"),
                               access: Access = authorized(Permission.AFTERCARE_READ, "outreach_tasks.list")
                               ) -> list[dict]:
     """The open (or ``status``) tasks for participants of the caller's tenant and programs."""
@@ -262,7 +273,7 @@ async def list_outreach_tasks(request: Request, status: str = "open",
 
 @router.get("/measures/follow-up")
 async def follow_up_measures(request: Request, as_of: AwareDatetime | None = None,
-                             program_id: str | None = None,
+                             program_id: Id | None = None,
                              access: Access = authorized(Permission.MEASURES_READ)) -> dict:
     """Share of discharges with a completed follow-up within 7 and within 30 days after the
     discharge day (which does not count). A discharge whose window is still open and not met

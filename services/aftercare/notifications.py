@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Protocol
 
 
+class ReminderNotSent(OSError):
+    """The mail server did not take the reminder (unreachable, refused): the caller answers
+    that it may try again (the flow run retries); nothing was recorded as sent."""
+
+
 @dataclass(frozen=True)
 class Reminder:
     participant_id: str
@@ -73,7 +78,10 @@ class ReminderNotifier:
     async def send_check_in_reminder(self, reminder: Reminder) -> str:
         channel = "file"
         if self.smtp is not None and reminder.email:
-            await asyncio.to_thread(self.smtp.send, reminder.email, reminder)
+            try:
+                await asyncio.to_thread(self.smtp.send, reminder.email, reminder)
+            except OSError as exc:  # smtplib's errors are OSErrors too; the address is never in the message
+                raise ReminderNotSent(f"the reminder email was not sent ({type(exc).__name__}); try again later") from exc
             channel = "email"
         self.file.record(reminder, channel)
         return channel

@@ -26,6 +26,9 @@ from services.contracts.topics import (
 from services.security.wiring import AUDIT_METADATA, secure, token_authority
 
 from .batches import arrived_batches
+from services.web.error_responses import document_common_errors
+from services.web.request_size import LimitRequestSize
+
 from .consumer import EventConsumer, Handler, IncomingMessage
 from .consumer_lag import LagProbe, group_id
 from .database import Database, OutboxMessage
@@ -218,8 +221,13 @@ def build_service(
     api = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     api.state.runtime = rt
     api.add_middleware(TraceRequests)
+    # added last, so outermost: a body over the limit is refused before anything else runs
+    # (tracing, authentication, routing); keep it the last middleware added
+    api.add_middleware(LimitRequestSize, max_bytes=settings.max_request_bytes)
 
-    @api.get("/health", tags=["operations"])
+    platform = APIRouter(tags=["operations"])
+
+    @platform.get("/health")
     async def health() -> dict:
         return {
             "service": service,
@@ -229,7 +237,8 @@ def build_service(
             "outbox_backlog": await rt.outbox_backlog(),
         }
 
-    @api.get("/metrics", tags=["operations"], response_class=Response)
+    @platform.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         """Prometheus exposition: events consumed/failed/dead-lettered, handler latency,
         events published, outbox backlog, consumer lag."""
@@ -239,7 +248,8 @@ def build_service(
         body, content_type = exposition()
         return Response(body, media_type=content_type)
 
-    for r in routers:
+    for r in (platform, *routers):
+        document_common_errors(r)  # before include: the included routes take the router's responses
         api.include_router(r)
     secure(api, authority)
     return api

@@ -43,6 +43,8 @@ class ContinuumSettings(BaseSettings):
     topic_prefix: str = Field(default="", description="Prefix on every topic and group id")
     topic_partitions: int = Field(default=6, ge=1)
     log_level: str = "INFO"
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024,
+                                   description="Larger request bodies are refused with 413")
 
 
 class ServiceSettings(BaseSettings):

@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.base import Id
 from services.contracts.codes import Instrument
 from services.eventing.runtime import ServiceRuntime, UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 from services.privacy.ports import KeyManagement
+from services.web.error_responses import errors
 
 from . import handlers
 from .commands import (
@@ -43,6 +45,7 @@ from .refusals import Incomplete, Refused, UnknownAssessment, UnknownParticipant
 from .tables import Assessment, AssessmentSection, InstrumentResponse, Participant, Referral, SafetyFlag
 
 router = APIRouter(tags=["intake"])
+COMMAND_ERRORS = errors(403, 404, 409)  # a refusal (refusals.py); 422 is declared for every route with input
 
 IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=200,
                         description="Send the same key when retrying: the request takes effect once")
@@ -104,7 +107,7 @@ def refusal_response(_request: Request, exc: Refused) -> JSONResponse:
 # --- referrals ---------------------------------------------------------------------------
 
 
-@router.post("/referrals", status_code=status.HTTP_201_CREATED)
+@router.post("/referrals", status_code=status.HTTP_201_CREATED, responses=COMMAND_ERRORS)
 async def post_referral(body: ReceiveReferral, request: Request, idempotency_key: str | None = IdempotencyKey,
                         access: Access = authorized(Permission.REFERRAL_CREATE, "referral.create")):
     """A referral (self, provider, emergency department, inpatient discharge). The identity
@@ -139,8 +142,9 @@ def _referral_scope(body: ReceiveReferral, access: Access) -> dict:
 # --- assessments -------------------------------------------------------------------------
 
 
-@router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED)
-async def post_assessment(participant_id: str, body: OpenAssessment, request: Request,
+@router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED,
+             responses=COMMAND_ERRORS)
+async def post_assessment(participant_id: Id, body: OpenAssessment, request: Request,
                           idempotency_key: str | None = IdempotencyKey,
                           access: Access = authorized(Permission.ASSESSMENT_WRITE, "assessment.open")):
     """Open an assessment (initial, or a re-assessment during treatment) on the
@@ -156,7 +160,7 @@ async def post_assessment(participant_id: str, body: OpenAssessment, request: Re
 def _section_routes(section: Section, model: type[BaseModel]) -> None:
     path = f"/assessments/{{assessment_id}}/sections/{section.value}"
 
-    async def put_section(assessment_id: str, body: model, request: Request,  # type: ignore[valid-type]
+    async def put_section(assessment_id: Id, body: model, request: Request,  # type: ignore[valid-type]
                           idempotency_key: str | None = IdempotencyKey,
                           access: Access = authorized(Permission.ASSESSMENT_WRITE, f"section.{section.value}.record")):
         async def act(uow: UnitOfWork) -> dict:
@@ -165,7 +169,7 @@ def _section_routes(section: Section, model: type[BaseModel]) -> None:
         return await _command(request, idempotency_key, body, 200, act,
                               guard=lambda s: assessment_in_scope(s, access, assessment_id))
 
-    async def sign(assessment_id: str, body: SignSection, request: Request,
+    async def sign(assessment_id: Id, body: SignSection, request: Request,
                    idempotency_key: str | None = IdempotencyKey,
                    access: Access = authorized(Permission.ASSESSMENT_WRITE, f"section.{section.value}.sign")):
         async def act(uow: UnitOfWork) -> dict:
@@ -177,8 +181,9 @@ def _section_routes(section: Section, model: type[BaseModel]) -> None:
 
     title = section.value.replace("_", " ")
     router.add_api_route(path, put_section, methods=["PUT"], summary=f"Record the {title} section",
-                         description=model.__doc__)
-    router.add_api_route(f"{path}/signature", sign, methods=["POST"], summary=f"Sign the {title} section")
+                         description=model.__doc__, responses=COMMAND_ERRORS)
+    router.add_api_route(f"{path}/signature", sign, methods=["POST"], summary=f"Sign the {title} section",
+                         responses=COMMAND_ERRORS)
 
 
 for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview), (Section.PSYCHIATRIC_MEDICAL, PsychiatricMedical),
@@ -187,7 +192,7 @@ for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview), (Secti
 
 
 def _instrument_route(instrument: Instrument, model: type[BaseModel]) -> None:
-    async def score(assessment_id: str, body: model, request: Request,  # type: ignore[valid-type]
+    async def score(assessment_id: Id, body: model, request: Request,  # type: ignore[valid-type]
                     idempotency_key: str | None = IdempotencyKey,
                     access: Access = authorized(Permission.ASSESSMENT_WRITE, f"instrument.{instrument.value}.score")):
         async def act(uow: UnitOfWork) -> dict:
@@ -201,7 +206,7 @@ def _instrument_route(instrument: Instrument, model: type[BaseModel]) -> None:
                               guard=lambda s: assessment_in_scope(s, access, assessment_id))
 
     router.add_api_route(f"/assessments/{{assessment_id}}/instruments/{instrument.value}", score,
-                         methods=["POST"], summary=f"Score {instrument.value}")
+                         methods=["POST"], summary=f"Score {instrument.value}", responses=COMMAND_ERRORS)
 
 
 for _instrument, _model in ((Instrument.PHQ9, Phq9), (Instrument.GAD7, Gad7), (Instrument.AUDIT_C, AuditC),
@@ -219,8 +224,8 @@ def _outcome(a: Assessment) -> dict:
             "completed_at": a.completed_at.isoformat() if a.completed_at else None}
 
 
-@router.post("/assessments/{assessment_id}/completion", status_code=status.HTTP_200_OK)
-async def post_completion(assessment_id: str, body: CompleteAssessment, request: Request,
+@router.post("/assessments/{assessment_id}/completion", responses=COMMAND_ERRORS)
+async def post_completion(assessment_id: Id, body: CompleteAssessment, request: Request,
                           idempotency_key: str | None = IdempotencyKey,
                           access: Access = authorized(Permission.ASSESSMENT_WRITE, "assessment.complete")):
     """Complete the assessment once its required sections are signed and its instruments
@@ -234,8 +239,8 @@ async def post_completion(assessment_id: str, body: CompleteAssessment, request:
                           guard=lambda s: assessment_in_scope(s, access, assessment_id))
 
 
-@router.get("/assessments/{assessment_id}")
-async def get_assessment(assessment_id: str, request: Request,
+@router.get("/assessments/{assessment_id}", responses=errors(404))
+async def get_assessment(assessment_id: Id, request: Request,
                          access: Access = authorized(Permission.ASSESSMENT_READ, "assessment.read")) -> dict:
     """One assessment for the team: its sections, scores, safety flags and (while open and
     complete enough) the rules' provisional recommendation."""
@@ -261,8 +266,8 @@ async def get_assessment(assessment_id: str, request: Request,
                               "respond_by": f.respond_by.isoformat()} for f in flags]}
 
 
-@router.get("/participants/{participant_id}/assessments")
-async def list_assessments(participant_id: str, request: Request,
+@router.get("/participants/{participant_id}/assessments", responses=errors(404))
+async def list_assessments(participant_id: Id, request: Request,
                            access: Access = authorized(Permission.ASSESSMENT_READ, "assessment.list")) -> dict:
     async with _rt(request).db.sessions() as s:
         await participant_in_scope(s, access, participant_id)
@@ -271,8 +276,8 @@ async def list_assessments(participant_id: str, request: Request,
     return {"participant_id": participant_id, "assessments": [_outcome(a) for a in rows]}
 
 
-@router.get("/participants/{participant_id}")
-async def get_participant(participant_id: str, request: Request,
+@router.get("/participants/{participant_id}", responses=errors(404))
+async def get_participant(participant_id: Id, request: Request,
                           access: Access = authorized(Permission.PARTICIPANT_READ, "participant.read")) -> dict:
     """Where the participant stands in intake (ids and codes; no identifying details)."""
     async with _rt(request).db.sessions() as s:

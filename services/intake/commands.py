@@ -1,9 +1,9 @@
 """The requests people make of intake, as validated models (the API's request bodies).
 Unknown fields are refused; every model carries an example for the OpenAPI document."""
 
-from datetime import date, time
+from datetime import date
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from services.contracts.base import Id
 from services.contracts.codes import (
@@ -16,6 +16,7 @@ from services.contracts.codes import (
     Strength,
     Weekday,
 )
+from services.web.request_types import TimeOfDay
 
 from .domain.asam import (
     MedicalStability,
@@ -97,8 +98,8 @@ class OpenAssessment(Strict):
 
 class Window(Strict):
     day: Weekday
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
     @model_validator(mode="after")
     def ordered(self) -> "Window":
@@ -122,8 +123,8 @@ class ClinicalInterview(Strict):
     signer: Signer
     symptoms: str = Field(default="", max_length=20000)
     challenges: str = Field(default="", max_length=20000)
-    findings: list[Finding] = Field(default_factory=list)
-    strengths: list[Strength] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list, max_length=len(Finding))
+    strengths: list[Strength] = Field(default_factory=list, max_length=len(Strength))
     goals: list[Goal] = Field(default_factory=list, max_length=20)
     readiness_to_change: ReadinessToChange
 
@@ -164,7 +165,7 @@ class Psychosocial(Strict):
         "recovery_environment": "mostly_supportive", "living_situation": "Lives with a sister"})
     signer: Signer
     availability: list[Window] = Field(min_length=1, max_length=21)
-    commitments: list[Commitment] = Field(default_factory=list)
+    commitments: list[Commitment] = Field(default_factory=list, max_length=len(Commitment))
     attendance_mode: AttendanceMode = AttendanceMode.EITHER
     recovery_environment: RecoveryEnvironment
     living_situation: str = Field(default="", max_length=20000)
@@ -178,6 +179,8 @@ class SignSection(Strict):
 # --- instruments -------------------------------------------------------------------------
 
 
+# Items and answers are strict: "2" or 1.0 for an item, "yes" or 1 for an answer are refused
+# rather than read as what they might have meant.
 def _items_in_range(v: list[int], instrument: str, low: int, high: int) -> list[int]:
     for i, item in enumerate(v, start=1):
         if not low <= item <= high:
@@ -188,7 +191,7 @@ def _items_in_range(v: list[int], instrument: str, low: int, high: int) -> list[
 class Phq9(Strict):
     model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [2, 2, 1, 2, 1, 1, 2, 1, 0]})
     administered_by: Signer
-    items: list[int] = Field(min_length=9, max_length=9, description="Items 1-9, each 0-3")
+    items: list[StrictInt] = Field(min_length=9, max_length=9, description="Items 1-9, each 0-3")
 
     @field_validator("items")
     @classmethod
@@ -199,7 +202,7 @@ class Phq9(Strict):
 class Gad7(Strict):
     model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [2, 1, 2, 1, 1, 0, 1]})
     administered_by: Signer
-    items: list[int] = Field(min_length=7, max_length=7, description="Items 1-7, each 0-3")
+    items: list[StrictInt] = Field(min_length=7, max_length=7, description="Items 1-7, each 0-3")
 
     @field_validator("items")
     @classmethod
@@ -210,7 +213,7 @@ class Gad7(Strict):
 class AuditC(Strict):
     model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [3, 1, 1], "sex": "female"})
     administered_by: Signer
-    items: list[int] = Field(min_length=3, max_length=3, description="Items 1-3, each 0-4")
+    items: list[StrictInt] = Field(min_length=3, max_length=3, description="Items 1-3, each 0-4")
     sex: Sex = Field(description="Selects the positive cut-off: >= 4 for men, >= 3 for women")
 
     @field_validator("items")
@@ -223,20 +226,20 @@ class Dast10(Strict):
     model_config = _strict({"administered_by": SIGNER_EXAMPLE,
                             "answers": [True, False, True, False, True, False, False, False, False, False]})
     administered_by: Signer
-    answers: list[bool] = Field(min_length=10, max_length=10,
+    answers: list[StrictBool] = Field(min_length=10, max_length=10,
                                 description="Items 1-10, yes = true (item 3 is reverse-scored)")
 
 
 class CssrsScreener(Strict):
     model_config = _strict({"administered_by": SIGNER_EXAMPLE, "q1": True, "q2": False, "q6": False})
     administered_by: Signer
-    q1: bool = Field(description="Wished you were dead (past month)")
-    q2: bool = Field(description="Thoughts of killing yourself (past month)")
-    q3: bool | None = Field(default=None, description="How (method); asked only if q2 is yes")
-    q4: bool | None = Field(default=None, description="Intention of acting; asked only if q2 is yes")
-    q5: bool | None = Field(default=None, description="Plan and intent; asked only if q2 is yes")
-    q6: bool = Field(description="Ever done, started or prepared to do anything to end your life")
-    q6_past_3_months: bool | None = Field(default=None, description="If q6: within the past 3 months")
+    q1: StrictBool = Field(description="Wished you were dead (past month)")
+    q2: StrictBool = Field(description="Thoughts of killing yourself (past month)")
+    q3: StrictBool | None = Field(default=None, description="How (method); asked only if q2 is yes")
+    q4: StrictBool | None = Field(default=None, description="Intention of acting; asked only if q2 is yes")
+    q5: StrictBool | None = Field(default=None, description="Plan and intent; asked only if q2 is yes")
+    q6: StrictBool = Field(description="Ever done, started or prepared to do anything to end your life")
+    q6_past_3_months: StrictBool | None = Field(default=None, description="If q6: within the past 3 months")
 
     def answers(self) -> CssrsAnswers:
         return CssrsAnswers(self.q1, self.q2, self.q3, self.q4, self.q5, self.q6, self.q6_past_3_months)

@@ -57,7 +57,8 @@ async def consumer_lag(rt: ServiceRuntime, max_age_s: float = 2.0) -> dict:
 
 
 @router.get("/api/figures")
-async def get_figures(request: Request, tenant: str | None = Query(None), program: str | None = Query(None),
+async def get_figures(request: Request, tenant: str | None = Query(None, max_length=64),
+                      program: str | None = Query(None, max_length=64),
                       access: Access = authorized(Permission.DASHBOARD_READ)) -> dict:
     """Census, admissions/discharges, sessions and attendance, hours compliance, the pipeline,
     follow-up completion, safety flags, dead letters and consumer lag; of the caller's tenant and

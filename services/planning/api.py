@@ -20,6 +20,9 @@ from services.privacy.ports import KeyManagement
 from services.eventing.logging import get_logger
 from services.privacy.sealing import Availability, goal_field, open_for_display
 
+from services.contracts.base import Id
+from services.web.error_responses import errors
+
 from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
 from .handlers import (
     PlanConflict,
@@ -47,6 +50,7 @@ from .tables import (
 
 router = APIRouter(tags=["planning"])
 log = get_logger(__name__)
+COMMAND_ERRORS = errors(404, 409)  # and 422 with the reasons (declared for every route with input)
 
 
 async def _plan_in_scope(s: AsyncSession, access: Access, plan_id: str) -> None:
@@ -92,7 +96,7 @@ def _review(held: ReviewHeld | None) -> dict | None:
             "reason_codes": list(o.reason_codes), "recommended_level_of_care": o.recommended_level}
 
 
-def _with_words(keys: KeyManagement, participant_id: str, goals: list[dict], sealed: dict[str, dict]) -> list[dict]:
+def _with_words(keys: KeyManagement, participant_id: Id, goals: list[dict], sealed: dict[str, dict]) -> list[dict]:
     """Each goal with the participant's words (``words``) and whether they could be read
     (``words_status``: available, shredded, unavailable, not_sent)."""
     out = []
@@ -106,8 +110,8 @@ def _with_words(keys: KeyManagement, participant_id: str, goals: list[dict], sea
     return out
 
 
-@router.get("/participants/{participant_id}/plan")
-async def get_plan(participant_id: str, request: Request,
+@router.get("/participants/{participant_id}/plan", responses=errors(404))
+async def get_plan(participant_id: Id, request: Request,
                    access: Access = authorized(Permission.PLAN_READ, "plan.read")) -> dict:
     """The plan in force with its history, progress, reviews, safety flags and parked inputs.
     Each goal shows the participant's own words while their data key exists; after the key
@@ -155,8 +159,8 @@ async def get_plan(participant_id: str, request: Request,
     }
 
 
-@router.post("/plans/{plan_id}/revisions", status_code=201)
-async def post_revision(plan_id: str, body: RevisePlan, request: Request,
+@router.post("/plans/{plan_id}/revisions", status_code=201, responses=COMMAND_ERRORS)
+async def post_revision(plan_id: Id, body: RevisePlan, request: Request,
                         access: Access = authorized(Permission.PLAN_WRITE, "plan.revise")) -> dict:
     """A new version of the plan (PlanRevised). 409 when `base_version` is superseded;
     422 with the reasons when the plan would leave the level's bounds or stop being holistic."""
@@ -165,16 +169,16 @@ async def post_revision(plan_id: str, body: RevisePlan, request: Request,
             "weekly_hours_target": revised.weekly_hours_target}
 
 
-@router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201)
-async def post_signature(plan_id: str, version: int, body: SignPlan, request: Request,
+@router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201, responses=COMMAND_ERRORS)
+async def post_signature(plan_id: Id, version: int, body: SignPlan, request: Request,
                          access: Access = authorized(Permission.PLAN_WRITE, "plan.sign")) -> dict:
     """The clinician's or the participant's signature on the current version (PlanSigned)."""
     status = await _command(request, lambda s: _plan_in_scope(s, access, plan_id), sign_plan, plan_id, version, body)
     return {"plan_id": plan_id, "version": version, **status}
 
 
-@router.post("/plans/{plan_id}/goals/{goal_id}/met")
-async def post_goal_met(plan_id: str, goal_id: str, body: MarkGoalMet, request: Request,
+@router.post("/plans/{plan_id}/goals/{goal_id}/met", responses=COMMAND_ERRORS)
+async def post_goal_met(plan_id: Id, goal_id: Id, body: MarkGoalMet, request: Request,
                         access: Access = authorized(Permission.PLAN_WRITE, "plan.goal_met")) -> dict:
     """Marks a goal met and reviews progress (ProgressReviewed)."""
     return {"goal_id": goal_id, "met": True,
@@ -182,8 +186,8 @@ async def post_goal_met(plan_id: str, goal_id: str, body: MarkGoalMet, request: 
                                              mark_goal_met, plan_id, goal_id, body))}
 
 
-@router.post("/plans/{plan_id}/reviews", status_code=201)
-async def post_review(plan_id: str, body: RequestReview, request: Request,
+@router.post("/plans/{plan_id}/reviews", status_code=201, responses=COMMAND_ERRORS)
+async def post_review(plan_id: Id, body: RequestReview, request: Request,
                       access: Access = authorized(Permission.PLAN_WRITE, "plan.review")) -> dict:
     """A clinician's request for a progress review now (ProgressReviewed, and StepUpRecommended or
     ReadyForStepDown when that is the decision)."""
@@ -191,8 +195,8 @@ async def post_review(plan_id: str, body: RequestReview, request: Request,
                                   plan_id, body))
 
 
-@router.post("/participants/{participant_id}/safety-flags/{flag_id}/resolution")
-async def post_flag_resolution(participant_id: str, flag_id: str, body: ResolveSafetyFlag, request: Request,
+@router.post("/participants/{participant_id}/safety-flags/{flag_id}/resolution", responses=COMMAND_ERRORS)
+async def post_flag_resolution(participant_id: Id, flag_id: Id, body: ResolveSafetyFlag, request: Request,
                                access: Access = authorized(Permission.PLAN_WRITE, "safety_flag.resolve")) -> dict:
     """A clinician closes a safety flag raised by intake; the plan is reviewed again."""
     unknown = UnknownSafetyFlag(f"participant {participant_id} has no safety flag {flag_id}")

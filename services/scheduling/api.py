@@ -7,11 +7,11 @@ token's tenant and programs answers 404 like one that does not exist, and lists 
 caller's scope. Each access to participant data is audited."""
 
 import json
-from datetime import date, time
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,8 @@ from services.contracts.base import Id
 from services.contracts.codes import MissedReason, Weekday
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
+from services.web.error_responses import errors
+from services.web.request_types import TimeOfDay
 
 from . import ics
 from .calendar_config import InvalidCalendar
@@ -94,7 +96,7 @@ class RecordAttendance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["attended", "missed"]
-    minutes_attended: int | None = Field(default=None, ge=1, le=600)
+    minutes_attended: StrictInt | None = Field(default=None, ge=1, le=600)
     reason: MissedReason | None = None
 
     @model_validator(mode="after")
@@ -104,8 +106,8 @@ class RecordAttendance(BaseModel):
         return self
 
 
-@router.post("/sessions/{session_id}/attendance")
-async def post_attendance(session_id: str, body: RecordAttendance, request: Request,
+@router.post("/sessions/{session_id}/attendance", responses=errors(404, 409))
+async def post_attendance(session_id: Id, body: RecordAttendance, request: Request,
                           access: Access = authorized(Permission.ATTENDANCE_WRITE, "attendance.record")) -> dict:
     record = AttendanceRecord(body.status == "attended", body.minutes_attended, body.reason)
     try:
@@ -119,8 +121,8 @@ async def post_attendance(session_id: str, body: RecordAttendance, request: Requ
     return {"session_id": s.id, "status": s.status, "minutes_attended": s.minutes_attended}
 
 
-@router.post("/sessions/{session_id}/check-in")
-async def post_check_in(session_id: str, request: Request,
+@router.post("/sessions/{session_id}/check-in", responses=errors(404, 409))
+async def post_check_in(session_id: Id, request: Request,
                         access: Access = authorized(Permission.ATTENDANCE_WRITE, "session.check_in")) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
@@ -139,8 +141,8 @@ class CancelSession(BaseModel):
     reason_code: str = ReasonCode
 
 
-@router.post("/sessions/{session_id}/cancellation")
-async def post_cancellation(session_id: str, body: CancelSession, request: Request,
+@router.post("/sessions/{session_id}/cancellation", responses=errors(404, 409))
+async def post_cancellation(session_id: Id, body: CancelSession, request: Request,
                             access: Access = authorized(Permission.ATTENDANCE_WRITE, "session.cancel")) -> dict:
     try:
         async with _runtime(request).unit_of_work() as uow:
@@ -153,7 +155,7 @@ async def post_cancellation(session_id: str, body: CancelSession, request: Reque
     return {"session_id": s.id, "status": s.status, "cancel_reason": s.cancel_reason}
 
 
-async def _sessions_of(request: Request, access: Access, participant_id: str) -> list[Session]:
+async def _sessions_of(request: Request, access: Access, participant_id: Id) -> list[Session]:
     async with _runtime(request).db.sessions() as db:
         if not await _participant_in_scope(db, access, participant_id):
             return []
@@ -161,8 +163,8 @@ async def _sessions_of(request: Request, access: Access, participant_id: str) ->
                                       .order_by(Session.starts_at))).all())
 
 
-@router.get("/participants/{participant_id}/sessions")
-async def get_sessions(participant_id: str, request: Request,
+@router.get("/participants/{participant_id}/sessions", responses=errors(404))
+async def get_sessions(participant_id: Id, request: Request,
                        access: Access = authorized(Permission.SESSIONS_READ, "sessions.read")) -> dict:
     rows = await _sessions_of(request, access, participant_id)
     if not rows:
@@ -176,8 +178,8 @@ async def get_sessions(participant_id: str, request: Request,
     }
 
 
-@router.get("/participants/{participant_id}/hours")
-async def get_hours(participant_id: str, request: Request,
+@router.get("/participants/{participant_id}/hours", responses=errors(404))
+async def get_hours(participant_id: Id, request: Request,
                     access: Access = authorized(Permission.SESSIONS_READ, "hours.read")) -> dict:
     """Per plan week: hours scheduled, attended, still possible and required."""
     async with _runtime(request).db.sessions() as db:
@@ -197,8 +199,8 @@ class AvailabilityWindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     day: Weekday
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
 
 class ChangeAvailability(BaseModel):
@@ -207,8 +209,8 @@ class ChangeAvailability(BaseModel):
     windows: list[AvailabilityWindowIn] = Field(max_length=28)
 
 
-@router.put("/participants/{participant_id}/availability")
-async def put_availability(participant_id: str, body: ChangeAvailability, request: Request,
+@router.put("/participants/{participant_id}/availability", responses=errors(404))
+async def put_availability(participant_id: Id, body: ChangeAvailability, request: Request,
                            access: Access = authorized(Permission.AVAILABILITY_WRITE, "availability.change")) -> dict:
     windows = [Window(w.day, w.start, w.end) for w in body.windows]
     try:
@@ -231,7 +233,7 @@ class ClinicianAbsenceIn(BaseModel):
     reason_code: str = ReasonCode
 
 
-@router.post("/clinicians/{clinician_id}/absences", status_code=201)
+@router.post("/clinicians/{clinician_id}/absences", status_code=201, responses=errors(404))
 async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn, request: Request,
                        access: Access = authorized(Permission.STAFFING_WRITE, "clinician_absence.record")) -> dict:
     """Re-places the sessions the absence touches; the answer lists the caller's participants only."""
@@ -255,7 +257,7 @@ class GroupCancellationIn(BaseModel):
     reason_code: str = ReasonCode
 
 
-@router.post("/groups/{group_id}/cancellations", status_code=201)
+@router.post("/groups/{group_id}/cancellations", status_code=201, responses=errors(404))
 async def post_group_cancellation(group_id: Id, body: GroupCancellationIn, request: Request,
                                   access: Access = authorized(Permission.STAFFING_WRITE, "group_meeting.cancel")
                                   ) -> dict:
@@ -293,9 +295,11 @@ async def put_calendar(document: dict, request: Request,
 
 
 ICS = "text/calendar; charset=utf-8"
+ICS_FEED = {"description": "An iCalendar feed (RFC 5545)", "content": {"text/calendar": {"schema": {"type": "string"}}}}
 
 
-@router.get("/participants/{participant_id}/calendar.ics")
+@router.get("/participants/{participant_id}/calendar.ics", response_class=Response,
+            responses={200: ICS_FEED, **errors(404)})
 async def participant_feed(participant_id: Id, request: Request,
                            access: Access = authorized(Permission.SESSIONS_READ, "calendar_feed.read")) -> Response:
     rows = await _sessions_of(request, access, participant_id)
@@ -304,7 +308,7 @@ async def participant_feed(participant_id: Id, request: Request,
     return Response(ics.feed(f"Continuum sessions {participant_id}", rows), media_type=ICS)
 
 
-@router.get("/clinicians/{clinician_id}/calendar.ics")
+@router.get("/clinicians/{clinician_id}/calendar.ics", response_class=Response, responses={200: ICS_FEED})
 async def clinician_feed(clinician_id: Id, request: Request,
                          access: Access = authorized(Permission.SESSIONS_READ, "clinician_feed.read")) -> Response:
     """The clinician's sessions with participants of the caller's tenant and programs."""

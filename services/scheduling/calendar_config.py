@@ -32,7 +32,10 @@ class ProgramCalendar:
 
 
 def _t(s) -> time:
-    return s if isinstance(s, time) else time.fromisoformat(str(s))
+    t = s if isinstance(s, time) else time.fromisoformat(str(s))
+    if t.tzinfo is not None:  # wall-clock times in the calendar's time zone; "18:00Z" cannot be compared with them
+        raise ValueError(f"{s}: a time of day without an offset")
+    return t
 
 
 def parse_calendar(raw: dict) -> ProgramCalendar:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.web.error_responses import document_common_errors
+
 from .audit import AuditBase
 from .audit_api import router as audit_router
 from .settings import AuthSettings
@@ -21,4 +23,5 @@ def token_authority(environment: str, data_dir: Path, settings: AuthSettings | N
 
 def secure(api: FastAPI, authority: TokenAuthority) -> None:
     api.state.token_authority = authority
+    document_common_errors(audit_router)
     api.include_router(audit_router)

@@ -73,6 +73,8 @@ def test_a_calendar_edit_is_validated():
         parse_calendar({**doc, "timezone": "Mars/Olympus"})
     with pytest.raises(InvalidCalendar, match="capacity"):
         parse_calendar({**doc, "groups": [{**doc["groups"][0], "capacity": 0}]})
+    with pytest.raises(InvalidCalendar, match="without an offset"):  # placement compares it with local times
+        parse_calendar({**doc, "groups": [{**doc["groups"][0], "start": "18:00Z"}]})
 
 
 WEEK = date(2026, 11, 30)

@@ -1,0 +1,1 @@
+"""The HTTP edge shared by every service: request size limits and the documented error answers."""
