@@ -4,7 +4,9 @@ refusal, so clients (and the schemathesis run in the tests) can rely on it."""
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.dependencies.utils import get_flat_dependant, get_flat_params
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.security.base import SecurityBase
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
@@ -44,6 +46,11 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": DESCRIPTIONS[code]} for code in codes}
 
 
+def _behind_a_token(dependant: Dependant) -> bool:
+    """Whether the route (through any of its dependencies) asks for a security scheme."""
+    return isinstance(dependant.call, SecurityBase) or any(_behind_a_token(d) for d in dependant.dependencies)
+
+
 def document_common_errors(router: APIRouter) -> None:
     """Every route of ``router`` may answer 413 (the size limit); behind a bearer token, 401 and
     403; with a body, 400 (not JSON text); with any input, 422 with the shared body (FastAPI's
@@ -53,7 +60,7 @@ def document_common_errors(router: APIRouter) -> None:
         if not isinstance(route, APIRoute):
             continue
         common = [413]
-        if get_flat_dependant(route.dependant).security_requirements:
+        if _behind_a_token(route.dependant):
             common += [401, 403]
         if route.body_field:
             common.append(400)
