@@ -191,6 +191,7 @@ def build_service(
                 log.info("service.started", port=http.http_port, topics=consumed_topics(service, ""))
                 yield
         finally:
+            await api.state.audit_writer.close()
             await rt.relay.drain()
             relay_task.cancel()
             await asyncio.gather(relay_task, return_exceptions=True)
@@ -224,7 +225,7 @@ def build_service(
 
     for r in routers:
         api.include_router(r)
-    secure(api, authority)
+    secure(api, authority, db)
     return api
 
 
