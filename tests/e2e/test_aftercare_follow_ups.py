@@ -153,7 +153,8 @@ def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, re
         # the second miss in a row escalates further; the flow's call is idempotent (time as a parameter)
         as_of = datetime.fromisoformat(d30["due_at"]) + timedelta(seconds=GRACE_S)
         early = http.post(f"{aftercare_url}/follow-ups/{d30['follow_up_id']}/grace-check",
-                          headers=stack.auth_headers("workflow"), json={"as_of": (as_of - timedelta(seconds=1)).isoformat()}).json()
+                          headers=stack.auth_headers("workflow"),
+                          json={"as_of": (as_of - timedelta(seconds=1)).isoformat()}).json()
         assert early["grace_outcome"] == "not_yet" and early["status"] == "scheduled"
         for expected in ("missed", "already_missed"):
             r = http.post(f"{aftercare_url}/follow-ups/{d30['follow_up_id']}/grace-check",
