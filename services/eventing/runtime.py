@@ -211,6 +211,7 @@ def build_service(
                 log.info("service.started", port=http.http_port, topics=consumed_topics(service, ""))
                 yield
         finally:
+            await api.state.audit_writer.close()
             await rt.relay.drain()
             relay_task.cancel()
             await asyncio.gather(relay_task, return_exceptions=True)
@@ -251,7 +252,7 @@ def build_service(
     for r in (platform, *routers):
         document_common_errors(r)  # before include: the included routes take the router's responses
         api.include_router(r)
-    secure(api, authority)
+    secure(api, authority, db)
     return api
 
 

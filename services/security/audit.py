@@ -3,7 +3,7 @@ role that allowed it), what (action, resource, participant), when, why (purpose 
 outcome. Ids and codes only, never clinical narrative. The code only ever inserts; the database
 refuses UPDATE and DELETE (triggers on SQLite and PostgreSQL)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import DDL, Integer, String, event, select
@@ -64,6 +64,7 @@ class AuditRecord:
     purpose: str
     outcome: str
     status_code: int
+    at: datetime = field(default_factory=utcnow)
 
 
 def append(session: AsyncSession, record: AuditRecord) -> None:

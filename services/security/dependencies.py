@@ -2,7 +2,7 @@
 bearer token (401 with ``WWW-Authenticate`` when missing, invalid or expired), checks the role
 matrix (403), and hands the route an ``Access`` to check the participant's scope with (the route
 answers 404, exactly as for a participant that does not exist). When the route is done the
-access is written to the audit trail with its outcome."""
+access is handed to the audit trail's writer with its outcome."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .audit import AuditRecord, append
+from .audit import AuditRecord
 from .principal import Principal
 from .roles import Permission, granting_role
 from .tokens import InvalidToken, TokenAuthority
@@ -79,13 +79,11 @@ def _outcome(status_code: int, access: Access) -> str:
 async def _write(request: Request, access: Access, outcome: str, status_code: int) -> None:
     asked = request.path_params.get("participant_id")  # a participant looked for and not found
     touched = access.participants.items() or [(asked, None)]
-    rows = [AuditRecord(access.tenant, access.principal.subject, access.role, access.action,
-                        access.resource or request.scope["route"].path, pid, program, access.purpose, outcome,
-                        status_code)
-            for pid, program in touched]
-    async with request.app.state.runtime.db.transaction() as session:
-        for row in rows:
-            append(session, row)
+    request.app.state.audit_writer.add([
+        AuditRecord(access.tenant, access.principal.subject, access.role, access.action,
+                    access.resource or request.scope["route"].path, pid, program, access.purpose, outcome,
+                    status_code)
+        for pid, program in touched])
 
 
 def authorized(permission: Permission, action: str | None = None):

@@ -153,11 +153,12 @@ def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, re
         # the second miss in a row escalates further; the flow's call is idempotent (time as a parameter)
         as_of = datetime.fromisoformat(d30["due_at"]) + timedelta(seconds=GRACE_S)
         early = http.post(f"{aftercare_url}/follow-ups/{d30['follow_up_id']}/grace-check",
+                          headers=stack.auth_headers("workflow"),
                           json={"as_of": (as_of - timedelta(seconds=1)).isoformat()}).json()
         assert early["grace_outcome"] == "not_yet" and early["status"] == "scheduled"
         for expected in ("missed", "already_missed"):
             r = http.post(f"{aftercare_url}/follow-ups/{d30['follow_up_id']}/grace-check",
-                          json={"as_of": as_of.isoformat()}).json()
+                          headers=stack.auth_headers("workflow"), json={"as_of": as_of.isoformat()}).json()
             assert r["grace_outcome"] == expected and r["escalation_level"] == 2
         reader.wait_for(lambda rs: len(reader.events(pid, "follow_up_missed.v1")) == 2, 30, "second miss")
         time.sleep(1)
@@ -244,7 +245,8 @@ def test_a_check_in_run_that_fails_is_retried_and_reminds_once(stack):
         # retried within the grace window it is open; a retry after it still reminds, and the miss stands
         assert reminded["reminder_channel"] == "file" and reminded["status"] in ("open", "missed")
         # a run executed again (or retried after aftercare did its part) changes nothing twice
-        again = http.post(f"{stack.url('aftercare')}/follow-ups/{d7['follow_up_id']}/open", json={})
+        again = http.post(f"{stack.url('aftercare')}/follow-ups/{d7['follow_up_id']}/open", json={},
+                          headers=stack.auth_headers("workflow"))  # what the flow server sends
         assert again.status_code == 200 and again.json()["opened_at"] == reminded["opened_at"]
         lines = [x for x in (stack.data_dir / "notifications.jsonl").read_text().splitlines()
                  if d7["follow_up_id"] in x]

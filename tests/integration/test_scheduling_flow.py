@@ -98,7 +98,7 @@ class Harness:
         app.include_router(router)
         authority = TokenAuthority(secrets.token_urlsafe(32), issuer="continuum", audience="continuum-api",
                                    lifetime=timedelta(hours=1), leeway_s=10)
-        secure(app, authority)
+        secure(app, authority, db)
         token = authority.issue(subject="it-care-team", roles=CARE_TEAM, tenant="tenant-it", programs=["adult-mh"])
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling",
                                       headers=bearer(token))
