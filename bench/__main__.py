@@ -27,8 +27,8 @@ def e2e(participants: int = typer.Option(10_000, help="synthetic participants"),
 
 @cli.command()
 def faults(participants: int = typer.Option(1000, help="participants per scenario"),
-           scenario: str = typer.Option("all", help="all, kill, broker, poison, two-workers, replay, postgresql "
-                                                    "or kill-a-broker")
+           scenario: str = typer.Option("all", help="all, or one or more (comma-separated) of kill, broker, "
+                                                    "poison, two-workers, replay, postgresql, kill-a-broker")
            ) -> None:
     """The fault suite on fresh stacks: each scenario prints tried / completed / lost / duplicated.
     The PostgreSQL scenario runs on services whose stores are on PostgreSQL (beside the SQLite
@@ -42,11 +42,11 @@ def faults(participants: int = typer.Option(1000, help="participants per scenari
 
     from .faults import SCENARIOS, kill_a_broker, replay_everything, two_workers_on_postgresql
 
-    names = [*SCENARIOS, "replay"] if scenario == "all" else [scenario]
+    names = [*SCENARIOS, "replay"] if scenario == "all" else [n.strip() for n in scenario.split(",")]
     if unknown := set(names) - {*SCENARIOS, "replay"}:
         raise typer.BadParameter(f"unknown scenario {', '.join(unknown)}", param_hint="--scenario")
     # the replay last: it replays what the others did
-    on_sqlite = [n for n in names if n not in ("postgresql", "kill-a-broker")]
+    on_sqlite = sorted((n for n in names if n not in ("postgresql", "kill-a-broker")), key=lambda n: n == "replay")
     data_dir = Path("data/faults").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
 
