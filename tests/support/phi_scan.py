@@ -14,7 +14,9 @@ SEALED_KEYS = {"algorithm", "key_id", "nonce", "ciphertext"}
 PHI_KEYS = {"name", "given_name", "family_name", "date_of_birth", "dob", "email", "phone", "address", "text",
             "note", "notes", "narrative", "reason", "symptoms", "challenges", "medical_history", "medications",
             "history", "living_situation", "words"}
-"""Keys that, in an event, may hold only a sealed value."""
+"""Keys that, in an event, may hold only a sealed value — or, for ``reason``, a code."""
+CODE_KEYS = {"reason"}  # e.g. SessionMissed's reason: a MissedReason code, never words
+CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 NARRATIVE_FIELDS = {"reason", "symptoms", "challenges", "medical_history", "medications", "history",
                     "living_situation", "note", "text"}
@@ -93,7 +95,8 @@ def clear_phi_keys(value, path: str = "") -> list[str]:
     if isinstance(value, dict):
         for k, v in value.items():
             here = f"{path}.{k}"
-            if k in PHI_KEYS and not (is_sealed(v) or v in (None, "", [])):
+            code = k in CODE_KEYS and isinstance(v, str) and CODE.fullmatch(v)
+            if k in PHI_KEYS and not (is_sealed(v) or v in (None, "", []) or code):
                 found.append(here)
             elif not is_sealed(v):
                 found += clear_phi_keys(v, here)
