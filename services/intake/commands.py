@@ -14,9 +14,8 @@ from services.contracts.codes import (
     LevelOfCare,
     ReferralSource,
     Strength,
-    Weekday,
 )
-from services.web.request_types import TimeOfDay
+from services.web.request_types import Window
 
 from .domain.asam import (
     MedicalStability,
@@ -94,18 +93,6 @@ class ReceiveReferral(Strict):
 class OpenAssessment(Strict):
     model_config = _strict({"kind": "initial"})
     kind: AssessmentKind = AssessmentKind.INITIAL
-
-
-class Window(Strict):
-    day: Weekday
-    start: TimeOfDay
-    end: TimeOfDay
-
-    @model_validator(mode="after")
-    def ordered(self) -> "Window":
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
 
 
 class Goal(Strict):

@@ -5,8 +5,8 @@ request bodies). The caller is authenticated by their token; who signs or acts i
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from services.contracts.base import Id
-from services.contracts.codes import AttendanceMode, Discipline, Modality, SignerRole, WellbeingDomain, Weekday
-from services.web.request_types import TimeOfDay
+from services.contracts.codes import AttendanceMode, Discipline, Modality, SignerRole, WellbeingDomain
+from services.web.request_types import Window
 
 CODE = r"^[a-z0-9_]{1,64}$"
 
@@ -30,18 +30,6 @@ class InterventionChange(Strict):
     problem_ids: list[Id] = Field(default_factory=list, max_length=30)
     wellbeing_domains: list[WellbeingDomain] | None = Field(
         default=None, max_length=len(WellbeingDomain), description="Defaults to what the program's template for the modality covers")
-
-
-class Window(Strict):
-    day: Weekday
-    start: TimeOfDay
-    end: TimeOfDay
-
-    @model_validator(mode="after")
-    def ordered(self) -> "Window":
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
 
 
 class RevisePlan(Strict):
