@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.eventing.settings import KafkaSettings
+
 from .kafka_runner import KafkaBroker, new_cluster_id
 from .processes import free_port, signal_stop, wait_until
 
@@ -98,6 +100,11 @@ class KafkaCluster:
     @property
     def bootstrap(self) -> str:
         return ",".join(node.bootstrap for node in self.nodes)
+
+    @property
+    def admin_settings(self) -> KafkaSettings:
+        """How to connect as the administrator (plaintext: secure mode runs one broker)."""
+        return KafkaSettings(bootstrap_servers=self.bootstrap)
 
     def node(self, node_id: int) -> ClusterNode:
         return self.nodes[node_id - 1]
