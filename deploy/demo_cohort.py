@@ -182,7 +182,7 @@ class DemoCohort:
         if p.stage in ("attending", "aftercare"):
             care = api.aftercare(self.http, self.urls, pid)
             if care:
-                p.follow_ups = len(care["follow_ups"])
+                p.follow_ups = sum(f["flow_runs"] == "scheduled" for f in care["follow_ups"])
                 p.stage = "aftercare"
 
     def done(self) -> bool:

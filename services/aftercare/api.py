@@ -25,7 +25,6 @@ from services.web.error_responses import errors
 from .domain.follow_up_rules import CheckIn
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
 from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact
-from .notifications import ReminderNotSent
 
 router = APIRouter(tags=["aftercare"])
 
@@ -120,8 +119,8 @@ def _iso(t: datetime | None) -> str | None:
 def _follow_up(fu: FollowUp) -> dict:
     return {"follow_up_id": fu.id, "day_offset": fu.day_offset, "due_at": fu.due_at.isoformat(),
             "grace_until": _iso(fu.grace_until), "flow_run_id": fu.flow_run_id,
-            "grace_check_flow_run_id": fu.grace_flow_run_id, "status": fu.status, "result": fu.result,
-            "reminder_channel": fu.reminder_channel, "opened_at": _iso(fu.opened_at),
+            "grace_check_flow_run_id": fu.grace_flow_run_id, "flow_runs": fu.runs, "status": fu.status,
+            "result": fu.result, "reminder": fu.reminder, "reminder_channel": fu.reminder_channel, "opened_at": _iso(fu.opened_at),
             "completed_at": _iso(fu.completed_at), "missed_at": _iso(fu.missed_at),
             "escalation_level": fu.escalation_level, "cancel_reason": fu.cancel_reason}
 
@@ -141,7 +140,7 @@ def _plan(p: AftercarePlan) -> dict:
             "reviewed_with": p.reviewed_with}
 
 
-@router.post("/follow-ups/{follow_up_id}/open", responses=errors(404, 503))
+@router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
 async def open_follow_up(follow_up_id: Id, request: Request, body: FlowCall | None = None,
                          access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")) -> dict:
     try:
@@ -150,8 +149,6 @@ async def open_follow_up(follow_up_id: Id, request: Request, body: FlowCall | No
             fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of if body else None)
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    except ReminderNotSent as exc:  # nothing changed (the transaction rolled back): the flow run retries
-        raise HTTPException(503, str(exc), headers={"Retry-After": "20"}) from None
     return _follow_up(fu)
 
 

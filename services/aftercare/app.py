@@ -1,9 +1,11 @@
-"""Wires aftercare: routes, handlers with their Prefect and notification adapters, tables."""
+"""Wires aftercare: routes, handlers, tables, and the dispatcher with its Prefect and
+notification adapters."""
 
 from services.eventing.runtime import build_service
 from services.eventing.settings import ContinuumSettings, service_settings
 
 from .api import router
+from .dispatcher import FollowUpDispatcher
 from .follow_up_scheduler import PrefectFollowUpScheduler
 from .handlers import Aftercare
 from .notifications import FileNotifier, ReminderNotifier, SmtpSender
@@ -17,14 +19,17 @@ def create_app():
     settings = AftercareSettings()
     smtp = (SmtpSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_timeout_seconds)
             if settings.smtp_host else None)
-    aftercare = Aftercare(
-        scheduler=PrefectFollowUpScheduler(f"http://{http.http_host}:{http.http_port}",
-                                           idempotency_prefix=base.topic_prefix),
-        notifier=ReminderNotifier(FileNotifier(settings.notifications_file or base.data_dir / "notifications.jsonl"),
-                                  smtp),
-        settings=settings,
-    )
+    aftercare = Aftercare(settings=settings)
+
+    def dispatcher(rt) -> list[FollowUpDispatcher]:
+        scheduler = PrefectFollowUpScheduler(f"http://{http.http_host}:{http.http_port}",
+                                             idempotency_prefix=base.topic_prefix)
+        notifier = ReminderNotifier(
+            FileNotifier(settings.notifications_file or base.data_dir / "notifications.jsonl"), smtp)
+        rt.extras["dispatcher"] = FollowUpDispatcher(rt, scheduler, notifier)
+        return [rt.extras["dispatcher"]]
+
     api = build_service("aftercare", routers=[router], handlers=aftercare.handlers(),
-                        metadatas=(AftercareBase.metadata,), title="Continuum aftercare")
+                        metadatas=(AftercareBase.metadata,), title="Continuum aftercare", workers=dispatcher)
     api.state.runtime.extras["aftercare"] = aftercare
     return api

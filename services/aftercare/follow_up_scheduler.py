@@ -1,8 +1,12 @@
 """The follow-up scheduling port and its Prefect adapter: each check-in is a flow run of
 the ``workflows`` deployment, scheduled for its due time on the Prefect server with an
-idempotency key, so a redelivered event schedules nothing twice. A second run per
-check-in, at the end of its grace window, looks for the answer (step ``grace_check``)."""
+idempotency key, so a retry schedules nothing twice. A second run per check-in, at the end
+of its grace window, looks for the answer (step ``grace_check``).
 
+Called by the dispatcher only (never inside a database transaction), through one long-lived
+Prefect client, every call with a deadline."""
+
+import asyncio
 from datetime import datetime
 from typing import Protocol
 
@@ -24,6 +28,8 @@ class FollowUpScheduler(Protocol):
 
     async def cancel(self, flow_run_id: str) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 def idempotency_key(prefix: str, follow_up_id: str, step: str) -> str:
     # the open step keeps the key the walking skeleton used, so runs made before stay unique
@@ -31,10 +37,25 @@ def idempotency_key(prefix: str, follow_up_id: str, step: str) -> str:
 
 
 class PrefectFollowUpScheduler:
-    def __init__(self, aftercare_url: str, idempotency_prefix: str = ""):
+    def __init__(self, aftercare_url: str, idempotency_prefix: str = "", deadline_s: float = 15.0):
         self.aftercare_url = aftercare_url
         self.idempotency_prefix = idempotency_prefix
+        self.deadline_s = deadline_s
         self._deployment_id = None
+        self._client = None
+
+    async def _connected(self):
+        """One client for the process's life: its connection pool and TLS context are made once."""
+        if self._client is None:
+            client = get_client()
+            await client.__aenter__()
+            self._client = client
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.__aexit__(None, None, None)
 
     async def _deployment(self, client):
         if self._deployment_id is None:
@@ -48,7 +69,8 @@ class PrefectFollowUpScheduler:
                        step: str = STEP_OPEN, tenant_id: str | None = None, program_id: str | None = None) -> str:
         assert step in (STEP_OPEN, STEP_GRACE_CHECK), step
         try:
-            async with get_client() as client:
+            async with asyncio.timeout(self.deadline_s):
+                client = await self._connected()
                 run = await client.create_flow_run_from_deployment(
                     await self._deployment(client),
                     parameters={"follow_up_id": follow_up_id, "participant_id": participant_id,
@@ -59,7 +81,7 @@ class PrefectFollowUpScheduler:
                     idempotency_key=idempotency_key(self.idempotency_prefix, follow_up_id, step),
                     tags=["continuum", "follow-up", step],
                 )
-        except (httpx.HTTPError, PrefectHTTPStatusError, OSError) as exc:
+        except (httpx.HTTPError, PrefectHTTPStatusError, OSError, TimeoutError) as exc:
             raise TransientError(f"Prefect unavailable: {type(exc).__name__}") from exc
         return str(run.id)
 
@@ -67,11 +89,12 @@ class PrefectFollowUpScheduler:
         """Cancelling (not Cancelled): a Scheduled run goes straight to Cancelled, a Pending or
         Running one is stopped by its runner. A run already over is left as it is."""
         try:
-            async with get_client() as client:
+            async with asyncio.timeout(self.deadline_s):
+                client = await self._connected()
                 run = await client.read_flow_run(flow_run_id)
                 if run.state is None or run.state.type.value not in FINAL_STATE_TYPES:
                     await client.set_flow_run_state(flow_run_id, Cancelling())
         except ObjectNotFound:
             return
-        except (httpx.HTTPError, PrefectHTTPStatusError, OSError) as exc:
+        except (httpx.HTTPError, PrefectHTTPStatusError, OSError, TimeoutError) as exc:
             raise TransientError(f"Prefect unavailable: {type(exc).__name__}") from exc

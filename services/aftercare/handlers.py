@@ -16,7 +16,6 @@ from services.contracts.events_aftercare import (
     FollowUpCancelled,
     FollowUpCompleted,
     FollowUpMissed,
-    FollowUpScheduled,
     ParticipantDischarged,
     RelapseRiskDetected,
 )
@@ -26,14 +25,11 @@ from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
-from workflows.follow_up import STEP_GRACE_CHECK, STEP_OPEN
 
 from .domain.cadence import cadence_for
 from .domain.follow_up_rules import CheckIn, check_in_status, follow_up_due_times, relapse_risk, step_down_services
 from .domain.missed import GraceOutcome, escalation_for, grace_deadline, grace_outcome
 from .domain.step_up import RemainingFollowUps, is_readmission, remaining_follow_ups
-from .follow_up_scheduler import FollowUpScheduler
-from .notifications import Notifier, Reminder
 from .settings import AftercareSettings
 from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact
 
@@ -56,10 +52,9 @@ class FollowUpConflict(ValueError):
 
 @dataclass
 class Aftercare:
-    """Aftercare's handlers with their ports injected (Prefect, notifications)."""
+    """Aftercare's handlers and commands. They only write rows (state and outbox): the flow runs
+    and reminders they ask for are made by the dispatcher (``dispatcher.py``) once committed."""
 
-    scheduler: FollowUpScheduler
-    notifier: Notifier
     settings: AftercareSettings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -102,23 +97,14 @@ class Aftercare:
             to_level_of_care=event.recommended_level_of_care, reason_code="stepped_down"), out)
         cadence = cadence_for(ctx.cause.programid, self.settings.follow_up_days_by_program,
                               self.settings.follow_up_days)
+        # only rows here: the dispatcher makes the flow runs from them once this commits, and
+        # publishes FollowUpScheduled with their ids (no remote call inside this transaction)
         for offset, due in follow_up_due_times(now, cadence, self.day):
-            follow_up_id = f"fu-{event.episode_id}-d{offset}"
-            grace_until = grace_deadline(due, self.grace)
-            # idempotent on the Prefect side: a retry after a crash finds the same runs
-            scope = {"tenant_id": ctx.cause.tenantid, "program_id": ctx.cause.programid}
-            run_id = await self.scheduler.schedule(follow_up_id=follow_up_id, participant_id=event.participant_id,
-                                                   due_at=due, step=STEP_OPEN, **scope)
-            grace_run_id = await self.scheduler.schedule(
-                follow_up_id=follow_up_id, participant_id=event.participant_id, due_at=grace_until,
-                step=STEP_GRACE_CHECK, **scope)
             ctx.session.add(FollowUp(
-                id=follow_up_id, participant_id=event.participant_id, episode_id=event.episode_id,
-                tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid, day_offset=offset,
-                due_at=due, flow_run_id=run_id, grace_until=grace_until, grace_flow_run_id=grace_run_id))
-            ctx.outbox.add(FollowUpScheduled(
-                participant_id=event.participant_id, follow_up_id=follow_up_id, episode_id=event.episode_id,
-                day_offset=offset, due_at=due, flow_run_id=run_id, grace_check_flow_run_id=grace_run_id), out)
+                id=f"fu-{event.episode_id}-d{offset}", participant_id=event.participant_id,
+                episode_id=event.episode_id, tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid,
+                day_offset=offset, due_at=due, grace_until=grace_deadline(due, self.grace),
+                runs="to_schedule", correlation_id=out.correlation_id, causation_id=out.causation_id))
 
     # -- readmission ----------------------------------------------------------------------
 
@@ -131,12 +117,11 @@ class Aftercare:
         await self._cancel(ctx.outbox, pending, "readmitted", EventContext.caused_by(ctx.cause))
 
     async def _cancel(self, outbox: Outbox, follow_ups: list[FollowUp], reason: str, ctx: EventContext) -> None:
+        """The dispatcher cancels the flow runs once this commits (a run that still fires finds
+        the follow-up cancelled and does nothing)."""
         now = self.clock()
         for fu in follow_ups:
-            if fu.status == "scheduled":
-                await self.scheduler.cancel(fu.flow_run_id)
-            if fu.grace_flow_run_id:
-                await self.scheduler.cancel(fu.grace_flow_run_id)
+            fu.runs = "to_cancel"
             fu.status, fu.cancelled_at, fu.cancel_reason = "cancelled", now, reason
             outbox.add(FollowUpCancelled(participant_id=fu.participant_id, follow_up_id=fu.id,
                                          episode_id=fu.episode_id, reason_code=reason, cancelled_at=now), ctx)
@@ -192,20 +177,17 @@ class Aftercare:
 
     async def open_check_in(self, session: AsyncSession, follow_up_id: str,
                             as_of: datetime | None = None) -> FollowUp:
-        """Called by the due flow run. Idempotent: a second call sends no second reminder.
-        The reminder goes out inside the transaction: if it cannot be sent the call fails
-        and the flow run retries."""
+        """Called by the due flow run. Idempotent: a second call asks for no second reminder.
+        The reminder is only asked for here: the dispatcher sends it once this commits, and
+        retries until the mail server takes it."""
         fu = await self._follow_up(session, follow_up_id)
         # a run that failed until after the grace window still reminds (once): the miss stands
-        if fu.status == "scheduled" or (fu.status == "missed" and fu.reminder_channel is None):
-            contact = await session.get(ReminderContact, fu.participant_id)
-            fu.reminder_channel = await self.notifier.send_check_in_reminder(
-                Reminder(fu.participant_id, fu.id, fu.due_at, contact.email if contact else None))
+        if fu.status == "scheduled" or (fu.status == "missed" and fu.reminder is None):
+            fu.reminder, fu.reminder_next_at = "to_send", self.clock()
             fu.opened_at = as_of or self.clock()
             if fu.status == "scheduled":
                 fu.status = "open"
-            log.info("follow_up.opened", follow_up_id=fu.id, participant_id=fu.participant_id,
-                     channel=fu.reminder_channel)
+            log.info("follow_up.opened", follow_up_id=fu.id, participant_id=fu.participant_id)
         return fu
 
     async def grace_check(self, session: AsyncSession, outbox: Outbox, follow_up_id: str,

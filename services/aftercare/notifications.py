@@ -14,8 +14,8 @@ from typing import Protocol
 
 
 class ReminderNotSent(OSError):
-    """The mail server did not take the reminder (unreachable, refused): the caller answers
-    that it may try again (the flow run retries); nothing was recorded as sent."""
+    """The mail server did not take the reminder (unreachable, refused): the dispatcher tries
+    again later; nothing was recorded as sent."""
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,21 @@ class FollowUp(AftercareBase):
     program_id: Mapped[str] = mapped_column(String(64))
     day_offset: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    flow_run_id: Mapped[str] = mapped_column(String(64))
     grace_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # the flow runs on Prefect, made and cancelled by the dispatcher from committed rows (never
+    # inside a handler's transaction): to_schedule -> scheduled ; to_cancel -> cancelled
+    runs: Mapped[str] = mapped_column(String(16), default="to_schedule", index=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     grace_flow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="of the step-down")
+    causation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # scheduled -> open -> completed | missed (-> completed, a late answer) ; or cancelled
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # the reminder, sent by the dispatcher once the check-in is open: to_send -> sent
+    reminder: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    reminder_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reminder_next_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     reminder_channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

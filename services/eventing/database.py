@@ -1,8 +1,16 @@
-"""A service's own database (a SQLite file, or PostgreSQL): the async engine, units of work
+"""A service's own database (a SQLite file, or PostgreSQL): the async engines, units of work
 serialized as the handlers expect, and the tables every service has — the transactional outbox,
-the record of processed events, the relay's lease."""
+the record of processed events, the relay's lease.
 
+Reads (``sessions()``) have an engine and connection pool of their own, so a read never waits for
+a pool slot held by a writer queued on the store's write lock; on SQLite (WAL) they are read-only
+connections that never take the write lock. Writers in one process queue on an asyncio lock
+before they take a connection (SQLite has one writer at a time anyway), so at most one of this
+process's connections waits on the file's lock."""
+
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -106,12 +114,19 @@ class Database:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.read_engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.is_sqlite = url.startswith("sqlite")
         self.is_postgresql = url.startswith("postgresql")
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            event.listen(self.read_engine.sync_engine, "connect", _sqlite_connect_read_only)
+            event.listen(self.read_engine.sync_engine, "begin", _sqlite_begin)
+        self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        """Sessions for reads: their own pool, never queued behind a writer (read-only on SQLite)."""
+        self._write_lock = asyncio.Lock()  # created unbound; binds to the loop that first awaits it
+        self.write_lock_waits = _LockWaits()
 
     async def create_all(self) -> None:
         async with self.engine.begin() as conn:
@@ -128,12 +143,19 @@ class Database:
         own for shared ones). ``serialized=False``: bookkeeping with row locks of its own (the
         relay's lease and stamps), not serialized with the units of work."""
         try:
-            async with self.sessions() as session, session.begin():
-                if self.is_sqlite:
-                    # SQLite: take the write lock at BEGIN (IMMEDIATE), so two processes sharing one file
-                    # queue on busy_timeout instead of failing a read-to-write upgrade with "locked"
-                    await session.connection(execution_options={"sqlite_immediate": True})
-                elif self.is_postgresql and serialized:
+            if self.is_sqlite:
+                # one writer at a time in this process, queued without holding a connection; then
+                # the file's write lock at BEGIN (IMMEDIATE), so two processes sharing one file
+                # queue on busy_timeout instead of failing a read-to-write upgrade with "locked"
+                asked = time.perf_counter()
+                async with self._write_lock:
+                    self.write_lock_waits.record(time.perf_counter() - asked)
+                    async with self._writes() as session, session.begin():
+                        await session.connection(execution_options={"sqlite_immediate": True})
+                        yield session
+                return
+            async with self._writes() as session, session.begin():
+                if self.is_postgresql and serialized:
                     await _serialize_on_postgresql(session, participant if self.per_participant else None)
                 yield session
         except DBAPIError as exc:
@@ -144,6 +166,37 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.read_engine.dispose()
+
+
+class _LockWaits:
+    """How long units of work waited for this process's turn to write (the evidence of a
+    writer that holds the store too long): the last minute's worst and the count."""
+
+    def __init__(self, window_s: float = 60.0):
+        self.window_s = window_s
+        self._worst, self._since, self.count = 0.0, time.monotonic(), 0
+
+    def record(self, seconds: float) -> None:
+        from .metrics import STORE_WRITE_WAIT
+
+        STORE_WRITE_WAIT.observe(seconds)
+        self.count += 1
+        now = time.monotonic()
+        if now - self._since > self.window_s:
+            self._worst, self._since = 0.0, now
+        self._worst = max(self._worst, seconds)
+
+    @property
+    def worst_last_minute_s(self) -> float:
+        return self._worst if time.monotonic() - self._since <= self.window_s else 0.0
+
+
+def _sqlite_connect_read_only(dbapi_conn, record) -> None:
+    _sqlite_connect(dbapi_conn, record)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=1")  # a write through a read session fails loudly
+    cur.close()
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:

@@ -27,5 +27,12 @@ CONSUMER_LAG = Gauge(
     ["service", "topic"])
 
 
+STORE_WRITE_WAIT = Histogram(
+    "continuum_store_write_wait_seconds", "Time a unit of work waited for this process's turn to write",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+EVENT_LOOP_LAG = Gauge(
+    "continuum_event_loop_lag_seconds", "How late the event loop ran a timer, worst over the last minute")
+
+
 def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -3,13 +3,11 @@ producer, then stamps them published. A crash between send and stamp republishes
 the batch; consumers are idempotent on the CloudEvent id, so that changes nothing."""
 
 import asyncio
-import uuid
-from datetime import timedelta
-
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, update
 
-from .database import Database, OutboxMessage, RelayLease, utcnow
+from .database import Database, OutboxMessage, utcnow
+from .lease import Lease
 from .logging import get_logger
 from .metrics import EVENTS_PUBLISHED
 
@@ -21,9 +19,7 @@ class OutboxRelay:
                  idle_poll_s: float = 0.2, lease_s: float = 10.0, service: str = ""):
         self.db = db
         self.service = service
-        self.worker_id = uuid.uuid4().hex
-        self.lease = timedelta(seconds=lease_s)
-        self._lease_until = utcnow()
+        self.lease = Lease(db, "outbox", lease_s)
         self.producer = producer
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
@@ -35,25 +31,8 @@ class OutboxRelay:
         """Called after a commit that wrote outbox rows, so they go out at once."""
         self._wake.set()
 
-    async def hold_lease(self) -> bool:
-        """True while this worker's relay is the one that publishes (renewed at half-life)."""
-        now = utcnow()
-        if self._lease_until - now > self.lease / 2:
-            return True
-        async with self.db.transaction(serialized=False) as session:
-            lease = await session.get(RelayLease, "outbox", with_for_update=True)
-            if lease is None:
-                lease = RelayLease(name="outbox", holder=self.worker_id, expires_at=now)
-                session.add(lease)
-            elif lease.holder != self.worker_id and lease.expires_at > now:
-                self._lease_until = now
-                return False
-            lease.holder, lease.expires_at = self.worker_id, now + self.lease
-        self._lease_until = now + self.lease
-        return True
-
     async def publish_pending(self) -> int:
-        if not await self.hold_lease():
+        if not await self.lease.hold():
             return 0
         async with self.db.sessions() as session:
             rows = (
@@ -101,14 +80,6 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
 
-    async def release_lease(self) -> None:
-        """Hand over at once on a clean stop, instead of when the lease lapses."""
-        async with self.db.transaction(serialized=False) as session:
-            lease = await session.get(RelayLease, "outbox", with_for_update=True)
-            if lease is not None and lease.holder == self.worker_id:
-                lease.expires_at = utcnow()
-        self._lease_until = utcnow()
-
     async def drain(self, timeout_s: float = 10) -> None:
         """Publish what is pending, then stop (on shutdown)."""
         self._stopping = True
@@ -118,6 +89,6 @@ class OutboxRelay:
             while loop.time() < deadline:
                 if await self.publish_pending() == 0:
                     break
-            await self.release_lease()
+            await self.lease.release()
         except Exception:  # noqa: BLE001 - stopping anyway; the rows stay for the next relay
             return

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import faust
 import uvicorn
@@ -36,6 +37,7 @@ from .http_tracing import TraceRequests
 from .kafka_clients import KafkaUnreachable, ensure_reachable, idempotent_producer
 from .kafka_connection import faust_credentials
 from .logging import configure_logging, get_logger
+from .loop_lag import LoopLagMonitor
 from .metrics import CONSUMER_LAG, OUTBOX_BACKLOG, exposition
 from .outbox import Outbox
 from .relay import OutboxRelay
@@ -46,6 +48,15 @@ log = get_logger(__name__)
 
 RawHandler = Callable[["ServiceRuntime", IncomingMessage], Awaitable[None]]
 """Handles a message of a raw (non-CloudEvents) subscription, e.g. a dead letter. Must not raise."""
+
+
+class BackgroundWorker(Protocol):
+    """Work a service does beside its consumer and routes, from committed rows (like the relay):
+    ``run`` loops until cancelled and never raises; ``stop`` hands over cleanly."""
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -69,6 +80,7 @@ class ServiceRuntime:
     extras: dict = field(default_factory=dict)
     on_dead_letter: RawHandler | None = None
     lag_probe: LagProbe = field(init=False)
+    loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
     _lag_cache: tuple[float, dict[str, int]] = (0.0, {})
 
     def __post_init__(self) -> None:
@@ -180,9 +192,11 @@ def build_service(
     on_start: Callable[[ServiceRuntime], object] | None = None,
     on_dead_letter: RawHandler | None = None,
     per_participant: bool = True,
+    workers: Callable[[ServiceRuntime], list[BackgroundWorker]] = lambda rt: [],
 ) -> FastAPI:
     """``per_participant=False`` where the handlers write rows that participants share
-    (see Database: their units of work are then serialized in the whole store)."""
+    (see Database: their units of work are then serialized in the whole store).
+    ``workers``: background work started with the service and stopped before the relay drains."""
     settings = ContinuumSettings()
     kafka = KafkaSettings()
     http = service_settings(service, settings)
@@ -202,6 +216,9 @@ def build_service(
         await producer.start()
         rt.relay = OutboxRelay(db, producer, service=service)
         relay_task = asyncio.create_task(rt.relay.run(), name="outbox-relay")
+        lag_task = asyncio.create_task(rt.loop_lag.run(), name="loop-lag")
+        background = workers(rt)
+        worker_tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in background]
         if on_start:
             result = on_start(rt)
             if asyncio.iscoroutine(result):
@@ -211,6 +228,11 @@ def build_service(
                 log.info("service.started", port=http.http_port, topics=consumed_topics(service, ""))
                 yield
         finally:
+            for w in background:
+                await w.stop()
+            for t in (*worker_tasks, lag_task):
+                t.cancel()
+            await asyncio.gather(*worker_tasks, lag_task, return_exceptions=True)
             await api.state.audit_writer.close()
             await rt.relay.drain()
             relay_task.cancel()
@@ -236,6 +258,8 @@ def build_service(
             "consumed": dict(rt.consumer.counts),
             "published": rt.relay.published if rt.relay else 0,
             "outbox_backlog": await rt.outbox_backlog(),
+            "event_loop_lag": rt.loop_lag.report(),
+            "store_write_wait_worst_last_minute_ms": round(db.write_lock_waits.worst_last_minute_s * 1000, 1),
         }
 
     @platform.get("/metrics", response_class=Response, responses={200: {

@@ -102,7 +102,8 @@ def test_plan_confirmed_check_ins_scheduled_a_due_run_emails_and_opens(stack, re
         # the day-7 run executes when due: an email to the address in aftercare's store, the check-in open
         d7 = fus[0]
         wait_run(stack, d7["flow_run_id"], "COMPLETED", 90)
-        opened = follow_up(http, stack, pid, 7)
+        opened = poll(lambda: (f := follow_up(http, stack, pid, 7))["reminder"] == "sent" and f, 30,
+                      "the dispatcher sends the reminder")
         assert opened["status"] == "open" and opened["reminder_channel"] == "email"
         mail = poll(lambda: [m for m in smtp_server.messages if m["To"] == email], 10, "the reminder email")
         assert len(mail) == 1 and d7["follow_up_id"] in mail[0].get_payload()
@@ -241,7 +242,8 @@ def test_a_check_in_run_that_fails_is_retried_and_reminds_once(stack):
             stack.wait_service("aftercare")
         run = wait_run(stack, d7["flow_run_id"], "COMPLETED", 150)
         assert run["run_count"] >= 2
-        reminded = follow_up(http, stack, pid, 7)
+        reminded = poll(lambda: (f := follow_up(http, stack, pid, 7))["reminder"] == "sent" and f, 30,
+                        "the dispatcher sends the reminder")
         # retried within the grace window it is open; a retry after it still reminds, and the miss stands
         assert reminded["reminder_channel"] == "file" and reminded["status"] in ("open", "missed")
         # a run executed again (or retried after aftercare did its part) changes nothing twice

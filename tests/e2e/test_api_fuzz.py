@@ -75,10 +75,9 @@ def program_calendar(stack):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_answer_keeps_to_the_openapi_document(service, stack, smtp_server, fuzz_ids, program_calendar,
-                                                    tmp_path):
-    # smtp_server: the stack's mail server is up, as in production; when it is down, opening a
-    # check-in whose participant gave an address answers 503 (the flow run retries), a 5xx by design
+def test_every_answer_keeps_to_the_openapi_document(service, stack, fuzz_ids, program_calendar, tmp_path):
+    # the mail server need not be up: opening a check-in only asks for its reminder (the
+    # dispatcher sends it), so no answer depends on SMTP
     run = schemathesis_run(stack.url(service), auth_headers(stack, service), fuzz_ids[service], tmp_path)
     assert run.returncode == 0, f"schemathesis found failures in {service}:\n{run.stdout[-20000:]}\n{run.stderr[-2000:]}"
     assert "passed" in run.stdout and "Operations:" in run.stdout, run.stdout  # it did test something

@@ -53,8 +53,9 @@ def attend_until_step_down(stack, http: httpx.Client, pid: str, index: int) -> d
         assert api.attend(http, stack.urls(), s["session_id"])["status"] == "attended"
     # step-down is measurement-based: a re-assessment showing response and remission
     api.assess(http, stack.urls(), pid, reassessment(index, phq9=IMPROVED_PHQ9))
-    return poll(lambda: (a := api.aftercare(http, stack.urls(), pid)) and len(a["follow_ups"]) == 4 and a,
-                60, "four follow-ups scheduled")
+    return poll(lambda: (a := api.aftercare(http, stack.urls(), pid)) and len(a["follow_ups"]) == 4
+                and all(f["flow_runs"] == "scheduled" for f in a["follow_ups"]) and a,
+                60, "four follow-ups with their flow runs on Prefect")
 
 
 def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers):

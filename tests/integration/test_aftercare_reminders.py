@@ -61,7 +61,7 @@ async def test_without_an_address_the_file_channel_is_used(smtp, tmp_path):
 async def test_an_unreachable_smtp_server_fails_the_reminder(tmp_path):
     notifier = ReminderNotifier(FileNotifier(tmp_path / "n.jsonl"),
                                 SmtpSender("127.0.0.1", free_port(), "a@b.c", timeout_s=2))
-    with pytest.raises(ReminderNotSent) as refused:  # the open call answers 503, so the flow run retries
+    with pytest.raises(ReminderNotSent) as refused:  # the dispatcher tries again later
         await notifier.send_check_in_reminder(REMINDER)
     assert REMINDER.email not in str(refused.value) and "try again later" in str(refused.value)
     assert not (tmp_path / "n.jsonl").exists()

@@ -190,7 +190,7 @@ async def test_one_relay_at_a_time_publishes_a_shared_outbox_and_another_takes_o
         time.sleep(8.1)  # the first worker died: its lease lapses
         assert await second.publish_pending() == 2
         assert await first.publish_pending() == 0, "the lease moved"
-        await second.release_lease()
+        await second.lease.release()
         await write(1)
         assert await first.publish_pending() == 1, "a released lease is taken at once"
     finally:

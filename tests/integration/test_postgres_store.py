@@ -96,13 +96,13 @@ async def test_concurrent_attendance_of_one_participant_loses_no_update(two_work
 
 async def test_one_relay_at_a_time_takes_a_released_lease_on_a_shared_database(two_workers):
     first = OutboxRelay(two_workers[0], producer=None, lease_s=30)
-    assert await first.hold_lease()
-    await first.release_lease()
+    assert await first.lease.hold()
+    await first.lease.release()
     # two relays of two workers reach for the lapsed lease at once: the row lock lets one have it
     contenders = [OutboxRelay(db, producer=None, lease_s=30) for db in two_workers]
-    held = await asyncio.gather(*(r.hold_lease() for r in contenders))
+    held = await asyncio.gather(*(r.lease.hold() for r in contenders))
     assert sorted(held) == [False, True]
-    assert not await first.hold_lease(), "taken over"
+    assert not await first.lease.hold(), "taken over"
 
 
 async def test_a_deadlock_postgresql_breaks_reaches_the_caller_as_transient(two_workers):
