@@ -4,23 +4,29 @@ import time
 
 import httpx
 
+from bench.read_probe import ReadProbe
+from deploy.api_client import CARE_TEAM, auth_headers
 from deploy.demo_cohort import DemoCohort
 
 
-def drive_demo_cohort(stack, size: int = 10, timeout_s: float = 240) -> DemoCohort:
+def drive_demo_cohort(stack, size: int = 10, timeout_s: float = 240) -> tuple[DemoCohort, ReadProbe]:
     """Participants 0..size-1 of the demo cohort through the APIs until each is in aftercare
-    or referred out (participant 7 has a safety flag, participant 9 is referred out)."""
+    or referred out (participant 7 has a safety flag, participant 9 is referred out), with a
+    probe reading participants from every service meanwhile (the read latency objective)."""
     cohort = DemoCohort(stack.urls(), size, data_dir=stack.data_dir)
+    known = lambda: [p.participant_id for p in cohort.people if p.participant_id]  # noqa: E731
+    probe = ReadProbe(stack.urls(), auth_headers(CARE_TEAM, data_dir=stack.data_dir), known)
     try:
-        cohort.admit()
-        deadline = time.monotonic() + timeout_s
-        while not cohort.done():
-            assert time.monotonic() < deadline, [(p.index, p.stage) for p in cohort.people]
-            cohort.step()
-            time.sleep(1)
+        with probe:
+            cohort.admit()
+            deadline = time.monotonic() + timeout_s
+            while not cohort.done():
+                assert time.monotonic() < deadline, [(p.index, p.stage) for p in cohort.people]
+                cohort.step()
+                time.sleep(1)
     finally:
         cohort.close()
-    return cohort
+    return cohort, probe
 
 
 def operations_caught_up(stack, http: httpx.Client) -> bool:

@@ -77,8 +77,10 @@ async def test_relay_publishes_the_outbox_with_an_idempotent_acks_all_producer(k
     finally:
         await producer.stop()
     reader = TopicReader(kafka_stack.bootstrap, events_topic("intake", prefix))
-    records = reader.wait_for(lambda rs: len(rs) >= 3, 20, "three relayed events")
-    reader.close()
+    try:
+        records = reader.wait_for(lambda rs: len(rs) >= 3, 20, "three relayed events")
+    finally:
+        reader.close()
     assert sorted(r.headers["ce_id"].decode() for r in records) == sorted(ce.id for ce in written)
     assert {r.key for r in records} == {b"p-0", b"p-1", b"p-2"}
     assert all(r.event["tenantid"] == "tenant-1" and r.event["specversion"] == "1.0" for r in records)
@@ -117,8 +119,10 @@ async def test_bad_messages_are_dead_lettered_with_their_reason(kafka_stack, pre
     finally:
         await producer.stop()
     reader = TopicReader(kafka_stack.bootstrap, dead_letter_topic("planning", prefix))
-    records = reader.wait_for(lambda rs: len(rs) >= 4, 20, "four dead letters")
-    reader.close()
+    try:
+        records = reader.wait_for(lambda rs: len(rs) >= 4, 20, "four dead letters")
+    finally:
+        reader.close()
     by_value = {r.value: r for r in records}
     for value, reason in poison.items():
         dead = by_value[value]  # the original bytes, unchanged
