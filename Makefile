@@ -32,7 +32,7 @@ run: install
 ## Install, check the published contracts, start Kafka + Prefect + services, run every test, stop them
 test: install browser postgres
 	$(BIN)/python -m services.contracts.published_docs --check
-	$(BIN)/python -m pytest -ra tests
+	$(BIN)/python -m pytest -ra --durations=20 tests
 
 test-unit: install
 	$(BIN)/python -m pytest -ra tests/unit

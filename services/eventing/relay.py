@@ -16,13 +16,15 @@ log = get_logger(__name__)
 
 class OutboxRelay:
     def __init__(self, db: Database, producer: AIOKafkaProducer, *, batch_size: int = 500,
-                 idle_poll_s: float = 0.2, lease_s: float = 10.0, service: str = ""):
+                 idle_poll_s: float = 0.2, lease_s: float = 10.0, service: str = "",
+                 send_deadline_s: float = 120.0):
         self.db = db
         self.service = service
         self.lease = Lease(db, "outbox", lease_s)
         self.producer = producer
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
+        self.send_deadline_s = send_deadline_s
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
@@ -45,10 +47,11 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        futures = [
-            await self.producer.send(r.topic, value=r.value, key=r.key, headers=r.headers()) for r in rows
-        ]
-        await asyncio.gather(*futures)
+        async with asyncio.timeout(self.send_deadline_s):  # a broker that never answers: retried later
+            futures = [
+                await self.producer.send(r.topic, value=r.value, key=r.key, headers=r.headers()) for r in rows
+            ]
+            await asyncio.gather(*futures)
         async with self.db.transaction(serialized=False) as session:
             await session.execute(
                 update(OutboxMessage)
