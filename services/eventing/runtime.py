@@ -212,9 +212,12 @@ def build_service(
         await db.create_all()
         if kafka.create_topics:
             await asyncio.to_thread(create_topics, kafka, settings)
-        producer = idempotent_producer(kafka, f"{settings.topic_prefix}continuum-{service}-relay")
+        def new_producer():
+            return idempotent_producer(kafka, f"{settings.topic_prefix}continuum-{service}-relay")
+
+        producer = new_producer()
         await producer.start()
-        rt.relay = OutboxRelay(db, producer, service=service)
+        rt.relay = OutboxRelay(db, producer, service=service, renew=new_producer)
         relay_task = asyncio.create_task(rt.relay.run(), name="outbox-relay")
         lag_task = asyncio.create_task(rt.loop_lag.run(), name="loop-lag")
         background = workers(rt)
@@ -237,7 +240,7 @@ def build_service(
             await rt.relay.drain()
             relay_task.cancel()
             await asyncio.gather(relay_task, return_exceptions=True)
-            await producer.stop()
+            await rt.relay.producer.stop()
             await asyncio.to_thread(rt.lag_probe.close)
             await db.dispose()
 

@@ -1,6 +1,7 @@
 """The eventing plumbing against the real broker and a real SQLite database: outbox and
 relay with the idempotent producer, the idempotent consumer, dead letters."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -250,3 +251,45 @@ async def test_a_transient_failure_in_a_batch_retries_it_one_message_at_a_time(p
         events = await s.scalar(select(func.count()).select_from(OutboxMessage))
     assert sorted(plans) == ["p-first", "p-flaky", "p-last"], "each planned once: the first try was rolled back"
     assert events == 3
+
+
+async def test_a_producer_the_broker_refuses_for_good_is_replaced_and_the_rows_go_out(planning_db, kafka_stack,
+                                                                                      prefix):
+    """After a broker restart the idempotent producer may get OutOfOrderSequenceNumber on every
+    send, forever (seen in the fault suite): the relay replaces it with a new one. The refusal
+    cannot be provoked on demand from a real broker, so the first producer here is one that
+    answers every send with it; the replacement is a real idempotent producer."""
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    class Refused:
+        stopped = False
+
+        async def send(self, *args, **kwargs):
+            raise OutOfOrderSequenceNumber()
+
+        async def stop(self):
+            Refused.stopped = True
+
+    async with planning_db.transaction() as session:
+        Outbox(session, "intake", prefix).add(assessment_event("p-renew"), EventContext.new("t", "adult-mh"))
+    settings = KafkaSettings(bootstrap_servers=kafka_stack.bootstrap)
+    relay = OutboxRelay(planning_db, Refused(), renew=lambda: idempotent_producer(settings, "test-renew"))
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(300):  # the relay runs on this loop: wait for its stamp without blocking it
+            async with planning_db.sessions() as s:
+                if await s.scalar(select(OutboxMessage.published_at).where(OutboxMessage.key == b"p-renew")):
+                    break
+            await asyncio.sleep(0.1)
+    finally:
+        relay._stopping = True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay.producer.stop()
+    assert Refused.stopped and not isinstance(relay.producer, Refused)
+    reader = TopicReader(kafka_stack.bootstrap, events_topic("intake", prefix))
+    try:
+        records = reader.wait_for(lambda rs: any(r.key == b"p-renew" for r in rs), 30, "the row published")
+    finally:
+        reader.close()
+    assert [r.key for r in records] == [b"p-renew"]
