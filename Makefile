@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser postgres run test test-unit docs kafka bench bench-scheduling clean
+.PHONY: install browser postgres run test test-unit docs kafka bench bench-scheduling bench-reads clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench-scheduling: install
 N ?= 10000
 bench: install
 	$(BIN)/python -m bench e2e --participants $(N)
+
+## Reads while writers queue on one store (issue 13's stall, reproduced); prints read latency
+bench-reads: install
+	$(BIN)/python bench/read_stall.py
 
 kafka: install
 	$(BIN)/python -m deploy kafka

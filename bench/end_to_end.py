@@ -26,6 +26,7 @@ from services.contracts.topics import CONSUMERS, events_topic
 from .kafka_baseline import raw_kafka_baseline
 from .observer import EventObserver
 from .process_memory import cpu_seconds, peak_rss_mib
+from .read_probe import ReadProbe
 from .profiling import start_profiling, stop_profiling, summarise
 from .report import draw_png
 
@@ -100,7 +101,14 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
 
     loop = asyncio.get_running_loop()
     print(f"admitting {cfg.participants} participants through the intake API …", flush=True)
-    with ThreadPoolExecutor(cfg.concurrency) as pool:
+    def recent() -> list[str]:  # participants to read back while the run goes on (the latest scheduled)
+        try:
+            return list(observer.obs.scheduled_seen)[-200:]
+        except RuntimeError:  # the observer added one meanwhile: next time
+            return []
+
+    probe = ReadProbe(urls, stack.auth_headers(), recent)
+    with probe, ThreadPoolExecutor(cfg.concurrency) as pool:
         results = await asyncio.gather(*(loop.run_in_executor(pool, lambda i=i: _admit(urls, i, client()))
                                          for i in range(cfg.participants)))
         submitted = time.time()
@@ -146,6 +154,7 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
         "reached_aftercare": sum(o.counts_by_participant[p]["continuum.aftercare.follow_up_scheduled.v1"] >= 4
                                  for p in chosen),
         "duplicate_plans": duplicates,
+        "participant_reads_during_run": probe.summary(),
         "admission_s": round(submitted - started, 1),
         "intake_to_scheduled_s": round(span, 1),
         "participants_per_s": round(reached / span, 1) if span > 0 else None,

@@ -44,6 +44,9 @@ def print_summary(result: dict) -> None:
          f"(produce {base['produce_per_s']}, consume {base['consume_per_s']}, {base['message_bytes']} B)"),
         ("system / baseline", str(result["system_vs_baseline"])),
         ("duplicate plans", str(result["duplicate_plans"])),
+        ("participant reads during the run p50 / p99 / max (ms)",
+         "{p50_ms} / {p99_ms} / {max_ms} ({reads} reads, {failures} failed; objective p99 {slo_p99_ms} ms)".format(
+             **result["participant_reads_during_run"]) if "participant_reads_during_run" in result else "-"),
     ]
     for k, v in rows:
         t.add_row(k, v)

@@ -46,6 +46,18 @@ def test_every_service_answers_metrics_with_the_named_metrics(stack):
     assert 'continuum_event_handler_seconds_bucket{event_type="continuum.intake.assessment_completed.v1"' in planning
     assert float(next(line for line in pages["intake"].text.splitlines()
                       if line.startswith('continuum_events_published_total{service="intake"}')).rsplit(" ", 1)[1]) >= 2
+    for r in pages.values():  # the loop's lag and the writers' waits (issue 13's evidence, kept measured)
+        assert "# TYPE continuum_event_loop_lag_seconds gauge" in r.text
+        assert "# TYPE continuum_store_write_wait_seconds histogram" in r.text
+
+
+def test_health_reports_the_event_loop_lag_and_the_store_write_wait(stack):
+    with httpx.Client(timeout=15) as http:
+        for service in CONSUMERS:
+            health = http.get(f"{stack.url(service)}/health").json()
+            lag = health["event_loop_lag"]
+            assert lag["worst_last_minute_ms"] >= lag["last_ms"] >= 0, (service, lag)
+            assert health["store_write_wait_worst_last_minute_ms"] >= 0
 
 
 def test_an_api_command_starts_a_trace_that_its_effects_continue(stack, readers):
