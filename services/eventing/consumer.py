@@ -27,8 +27,9 @@ from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception, retry_i
                       stop_after_attempt, stop_never, wait_exponential)
 
 from services.contracts.base import Event
-from services.contracts.catalogue import EVENT_TYPES, model_for
+from services.contracts.catalogue import EVENT_TYPES
 from services.contracts.envelope import CloudEvent, InvalidEvent, parse_data, parse_envelope
+from services.contracts.upcasting import UPCASTERS
 
 from .database import Database, ProcessedEvent
 from .dead_letter_reasons import reason_code
@@ -65,10 +66,10 @@ class IncomingMessage:
 
     @property
     def known_type(self) -> str:
-        """The ``ce_type`` header when it names a catalogued type (a metric label must not
-        take arbitrary values from a poison message), else ``unknown``."""
+        """The ``ce_type`` header when it names a catalogued type or one with an upcaster (a
+        metric label must not take arbitrary values from a poison message), else ``unknown``."""
         t = (self.header("ce_type") or b"").decode("latin-1")
-        return t if t in EVENT_TYPES else "unknown"
+        return t if t in EVENT_TYPES or t in UPCASTERS else "unknown"
 
 
 @dataclass
@@ -200,11 +201,8 @@ class EventConsumer:
     async def _apply(self, ce: CloudEvent, event_type: str, batch: AsyncSession | None) -> tuple[Outcome, int]:
         """The handler's effects and the record of the event, unless recorded already; with the
         number of outbox rows written."""
-        model = model_for(ce.type)
-        if model is None:
-            raise InvalidEvent(f"unknown event type: {ce.type}")
-        event = parse_data(ce)  # validate every event, handled or not
-        handler = self.handlers.get(model)
+        event = parse_data(ce)  # validate every event, handled or not; an older version is upcast
+        handler = self.handlers.get(type(event))
         if handler is None:
             return Outcome.IGNORED, 0
         if batch is not None:
