@@ -26,7 +26,7 @@ from services.contracts.codes import LevelOfCare
 from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_planning import ReadyForStepDown
 from services.eventing.consumer import IncomingMessage, Outcome
-from services.eventing.database import Database, OutboxMessage
+from services.eventing.database import OutboxMessage
 from services.eventing.runtime import ServiceRuntime
 from services.eventing.settings import ContinuumSettings, KafkaSettings, ServiceSettings
 
@@ -57,13 +57,10 @@ class RecordingScheduler:
 
 
 @pytest.fixture
-async def runtime(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'aftercare.db'}", AftercareBase.metadata)
-    await db.create_all()
+async def runtime(sqlite_database):
+    db = await sqlite_database("aftercare", AftercareBase.metadata)
     aftercare = Aftercare(settings=AftercareSettings(day_length_seconds=2, grace_days=15))
-    rt = ServiceRuntime("aftercare", db, ContinuumSettings(), KafkaSettings(), ServiceSettings(), aftercare.handlers())
-    yield rt
-    await db.dispose()
+    return ServiceRuntime("aftercare", db, ContinuumSettings(), KafkaSettings(), ServiceSettings(), aftercare.handlers())
 
 
 def step_down(pid: str) -> IncomingMessage:

@@ -99,11 +99,8 @@ async def test_the_consumer_stores_a_dead_letter_once_the_store_works_again(plan
 
 
 @pytest.fixture
-async def operations_db(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'operations.db'}", OperationsBase.metadata)
-    await db.create_all()
-    yield db
-    await db.dispose()
+async def operations_db(sqlite_database) -> Database:
+    return await sqlite_database("operations", OperationsBase.metadata)
 
 
 async def test_operations_records_a_dead_letter_after_failed_tries(operations_db):

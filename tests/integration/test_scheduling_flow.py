@@ -156,17 +156,15 @@ class Harness:
 
 
 @pytest.fixture
-async def sched(kafka_stack, tmp_path):
+async def sched(kafka_stack, sqlite_database):
     prefix = f"{kafka_stack.config.topic_prefix}sc{uuid.uuid4().hex[:6]}."
     create_topics(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), ContinuumSettings(topic_prefix=prefix))
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'scheduling.db'}", SchedulingBase.metadata, AUDIT_METADATA)
-    await db.create_all()
+    db = await sqlite_database("scheduling", SchedulingBase.metadata, AUDIT_METADATA)
     async with db.transaction() as s:
         await prepare_store(s)
     h = Harness(kafka_stack.bootstrap, prefix, db)
     yield h
     await h.close()
-    await db.dispose()
 
 
 def pid_() -> str:
