@@ -23,8 +23,15 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception, retry_if_exception_type,
-                      stop_after_attempt, stop_never, wait_exponential)
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_never,
+    wait_exponential,
+)
 
 from services.contracts.base import Event
 from services.contracts.catalogue import EVENT_TYPES
@@ -187,7 +194,7 @@ class EventConsumer:
                 raise
             except InvalidEvent as exc:
                 reason, handler_failed = exc.reason, False
-            except Exception as exc:  # noqa: BLE001 - a handler bug must not lose the message
+            except Exception as exc:  # a handler bug must not lose the message
                 if batch is not None and (_is_transient(exc) or isinstance(exc, IntegrityError)):
                     raise  # retried one at a time; a clash on the record is sorted out there
                 reason, handler_failed = f"handler failed: {type(exc).__name__}: {exc}"[:1000], True

@@ -1,8 +1,14 @@
 """What operations does with what it reads: every event is projected into the read model
 (in the idempotent consumer's transaction); every dead letter is recorded by its position."""
 
-from tenacity import (AsyncRetrying, RetryCallState, RetryError, retry_if_exception_type, stop_after_attempt,
-                      wait_exponential)
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from services.contracts.base import Event
 from services.contracts.catalogue import EVENT_TYPES
@@ -23,7 +29,7 @@ async def project_event(ctx: HandlerContext, event: Event) -> None:
     await apply(ctx.session, project(event, Meta(ce.type, ce.tenantid, ce.programid, ce.time)))
 
 
-HANDLERS = {model: project_event for model in EVENT_TYPES.values()}
+HANDLERS = dict.fromkeys(EVENT_TYPES.values(), project_event)
 
 
 def dead_letter_of(msg: IncomingMessage) -> DeadLetter:

@@ -10,6 +10,7 @@ calls): the real Prefect server is exercised end to end in tests/e2e/test_afterc
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -60,7 +61,8 @@ class RecordingScheduler:
 async def runtime(sqlite_database):
     db = await sqlite_database("aftercare", AftercareBase.metadata)
     aftercare = Aftercare(settings=AftercareSettings(day_length_seconds=2, grace_days=15))
-    return ServiceRuntime("aftercare", db, ContinuumSettings(), KafkaSettings(), ServiceSettings(), aftercare.handlers())
+    return ServiceRuntime("aftercare", db, ContinuumSettings(), KafkaSettings(), ServiceSettings(),
+                          aftercare.handlers())
 
 
 def step_down(pid: str) -> IncomingMessage:
@@ -147,7 +149,7 @@ async def test_a_refused_reminder_is_tried_again_later_and_sent_once(runtime, tm
     assert await d.send_reminders() == 0, "not before its retry time"
 
     class Collect(Message):
-        messages: list = []
+        messages: ClassVar[list] = []
 
         def handle_message(self, message):
             self.messages.append(message)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from services.eventing.consumer import EventConsumer, IncomingMessage, Outcome
 from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_intake import AssessmentCompleted
+from services.eventing.consumer import EventConsumer, IncomingMessage, Outcome
 from services.eventing.database import Database, OutboxMessage
 from services.eventing.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_FAILURES
 from services.operations.handlers import record_dead_letter

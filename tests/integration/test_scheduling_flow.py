@@ -8,6 +8,7 @@ import secrets
 import time as time_module
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 import httpx
 import pytest
@@ -173,7 +174,7 @@ def pid_() -> str:
 
 def no_overlap(rows: list[Session]) -> bool:
     spans = sorted((s.starts_at, s.ends_at) for s in rows if s.status != "cancelled")
-    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    return all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def in_windows(s: Session, windows) -> bool:

@@ -3,6 +3,7 @@ weekly hours, same group across weeks, and what cannot be placed reported with r
 one week placed at a time (``place_week``)."""
 
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 
 from services.contracts.codes import Discipline, Modality, Weekday
 from services.scheduling.calendar_config import load_calendar
@@ -28,7 +29,7 @@ def place(reqs, availability, load=None, weeks=(MONDAY,), **kw):
 
 def no_overlap(placed):
     spans = sorted((p.starts, p.ends) for p in placed)
-    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    return all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_every_session_falls_inside_the_participants_windows_and_meets_the_weekly_hours():
@@ -165,7 +166,7 @@ def test_evening_participant_gets_the_whole_core_plan_in_their_evenings():
         assert time(17, 30) <= p.starts.time() and p.ends.time() <= time(21, 30)
         assert p.starts.weekday() < 5
     spans = sorted((p.starts, p.ends) for p in placed)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), "no overlapping sessions"
+    assert all(a[1] <= b[0] for a, b in pairwise(spans)), "no overlapping sessions"
 
 
 def test_group_sessions_of_one_intervention_fall_on_different_days():
