@@ -14,7 +14,8 @@ class Event(BaseModel):
     """An immutable fact one service announces. Past-tense names, versioned types.
 
     Unknown fields are ignored when reading so that producers may add optional
-    fields within a version (tolerant reader); a breaking change is a new ``.vN``.
+    fields within a version (tolerant reader); a breaking change is a new ``.vN``,
+    with an upcaster from the older version's data (``upcasting``).
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .base import Event, Id
-from .catalogue import model_for
+from .catalogue import EVENT_TYPES, model_for
+from .upcasting import UPCASTERS, versioned
 
 MAX_EVENT_BYTES = 512 * 1024
 
@@ -139,13 +140,28 @@ def parse_envelope(value: bytes | None) -> CloudEvent:
 
 
 def parse_data(ce: CloudEvent) -> Event:
-    model = model_for(ce.type)
-    if model is None:
-        raise InvalidEvent(f"unknown event type: {ce.type}")
+    """The event in its current version: an older version's data is upcast first (``upcasting``)."""
     try:
-        ev = model.model_validate(ce.data)
+        event_type, data = UPCASTERS.upcast(ce.type, ce.data)
+    except Exception as exc:  # noqa: BLE001 - a payload its upcaster cannot read is dead-lettered
+        raise InvalidEvent(f"invalid {ce.type}: its upcaster failed: {type(exc).__name__}: {exc}"[:1000]) from None
+    model = model_for(event_type)
+    if model is None:
+        raise InvalidEvent(f"unknown event type: {ce.type}{_versions_read(ce.type)}")
+    try:
+        ev = model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidEvent(f"invalid {ce.type}: {_first_error(exc)}") from None
+        upcast = f" (upcast to {event_type})" if event_type != ce.type else ""
+        raise InvalidEvent(f"invalid {ce.type}{upcast}: {_first_error(exc)}") from None
     if ev.participant_id != ce.subject:
         raise InvalidEvent("subject does not match data.participant_id")
     return ev
+
+
+def _versions_read(event_type: str) -> str:
+    """`` (this code reads v1, v2)`` for a version of an event this code does not know."""
+    name = versioned(event_type)
+    if name is None:
+        return ""
+    known = sorted({v[1] for t in [*EVENT_TYPES, *UPCASTERS] if (v := versioned(t)) and v[0] == name[0]})
+    return f" (this code reads {', '.join(f'v{n}' for n in known)})" if known else ""

@@ -1,7 +1,14 @@
 """What operations does with what it reads: every event is projected into the read model
 (in the idempotent consumer's transaction); every dead letter is recorded by its position."""
 
-import asyncio
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from services.contracts.base import Event
 from services.contracts.catalogue import EVENT_TYPES
@@ -22,7 +29,7 @@ async def project_event(ctx: HandlerContext, event: Event) -> None:
     await apply(ctx.session, project(event, Meta(ce.type, ce.tenantid, ce.programid, ce.time)))
 
 
-HANDLERS = {model: project_event for model in EVENT_TYPES.values()}
+HANDLERS = dict.fromkeys(EVENT_TYPES.values(), project_event)
 
 
 def dead_letter_of(msg: IncomingMessage) -> DeadLetter:
@@ -30,25 +37,32 @@ def dead_letter_of(msg: IncomingMessage) -> DeadLetter:
                       {k: v.decode("utf-8", "replace") for k, v in msg.headers})
 
 
-async def record_dead_letter(db: Database, msg: IncomingMessage, *, attempts: int = 10) -> bool:
-    """Idempotent (keyed by topic, partition, offset). Never raises: a dead letter that cannot
-    be recorded is logged and skipped, never dead-lettered again (that would loop)."""
-    delay = 0.1
-    for attempt in range(1, attempts + 1):
-        try:
-            async with db.transaction() as session:
-                await apply(session, project_dead_letter(dead_letter_of(msg), reason_code))
-            EVENTS_CONSUMED.labels("operations", "dead_letter", "handled").inc()
-            return True
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            log.warning("dead_letter.record_failed", topic=msg.topic, offset=msg.offset,
-                        error=type(exc).__name__, attempt=attempt)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5)
-    EVENTS_CONSUMED.labels("operations", "dead_letter", "failed").inc()
-    return False
+async def record_dead_letter(db: Database, msg: IncomingMessage, *, attempts: int = 10,
+                             backoff_s: tuple[float, float] = (0.1, 5.0)) -> bool:
+    """Idempotent (keyed by topic, partition, offset). Never raises (but for cancellation): a
+    dead letter that cannot be recorded in ``attempts`` tries (waits growing from ``backoff_s[0]``
+    to ``backoff_s[1]``) is logged and skipped, never dead-lettered again (that would loop)."""
+
+    def failed(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("dead_letter.record_failed", topic=msg.topic, offset=msg.offset,
+                    error=type(exc).__name__, attempt=state.attempt_number)
+
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(Exception),  # never CancelledError, a BaseException
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=backoff_s[0], max=backoff_s[1]),
+            after=failed,
+        ):
+            with attempt:
+                async with db.transaction() as session:
+                    await apply(session, project_dead_letter(dead_letter_of(msg), reason_code))
+    except RetryError:
+        EVENTS_CONSUMED.labels("operations", "dead_letter", "failed").inc()
+        return False
+    EVENTS_CONSUMED.labels("operations", "dead_letter", "handled").inc()
+    return True
 
 
 async def on_dead_letter(rt, msg: IncomingMessage) -> None:

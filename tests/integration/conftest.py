@@ -4,6 +4,7 @@ SQLite database in the test's tmp dir."""
 import uuid
 
 import pytest
+from sqlalchemy import MetaData
 
 from services.eventing.database import Database
 from services.eventing.settings import ContinuumSettings, KafkaSettings
@@ -20,8 +21,23 @@ def prefix(kafka_stack) -> str:
 
 
 @pytest.fixture
-async def planning_db(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'planning.db'}", PlanningBase.metadata)
-    await db.create_all()
-    yield db
-    await db.dispose()
+async def sqlite_database(tmp_path):
+    """The one way a test gets a service's own SQLite database: ``await sqlite_database(name,
+    *metadata)`` makes ``<tmp dir>/<name>.db`` with the eventing tables and the given ones;
+    each is disposed of after the test."""
+    opened: list[Database] = []
+
+    async def open_database(name: str, *metadata: MetaData) -> Database:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}", *metadata)
+        await db.create_all()
+        opened.append(db)
+        return db
+
+    yield open_database
+    for db in opened:
+        await db.dispose()
+
+
+@pytest.fixture
+async def planning_db(sqlite_database) -> Database:
+    return await sqlite_database("planning", PlanningBase.metadata)

@@ -10,6 +10,7 @@ calls): the real Prefect server is exercised end to end in tests/e2e/test_afterc
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,7 +27,7 @@ from services.contracts.codes import LevelOfCare
 from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_planning import ReadyForStepDown
 from services.eventing.consumer import IncomingMessage, Outcome
-from services.eventing.database import Database, OutboxMessage
+from services.eventing.database import OutboxMessage
 from services.eventing.runtime import ServiceRuntime
 from services.eventing.settings import ContinuumSettings, KafkaSettings, ServiceSettings
 
@@ -57,13 +58,11 @@ class RecordingScheduler:
 
 
 @pytest.fixture
-async def runtime(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'aftercare.db'}", AftercareBase.metadata)
-    await db.create_all()
+async def runtime(sqlite_database):
+    db = await sqlite_database("aftercare", AftercareBase.metadata)
     aftercare = Aftercare(settings=AftercareSettings(day_length_seconds=2, grace_days=15))
-    rt = ServiceRuntime("aftercare", db, ContinuumSettings(), KafkaSettings(), ServiceSettings(), aftercare.handlers())
-    yield rt
-    await db.dispose()
+    return ServiceRuntime("aftercare", db, ContinuumSettings(), KafkaSettings(), ServiceSettings(),
+                          aftercare.handlers())
 
 
 def step_down(pid: str) -> IncomingMessage:
@@ -150,7 +149,7 @@ async def test_a_refused_reminder_is_tried_again_later_and_sent_once(runtime, tm
     assert await d.send_reminders() == 0, "not before its retry time"
 
     class Collect(Message):
-        messages: list = []
+        messages: ClassVar[list] = []
 
         def handle_message(self, message):
             self.messages.append(message)

@@ -20,11 +20,8 @@ def record(n: int, participant: str = "p-1", subject: str = "u-1") -> AuditRecor
 
 
 @pytest.fixture
-async def db(tmp_path):
-    d = Database(f"sqlite+aiosqlite:///{tmp_path / 'svc.db'}", AUDIT_METADATA)
-    await d.create_all()
-    yield d
-    await d.dispose()
+async def db(sqlite_database) -> Database:
+    return await sqlite_database("svc", AUDIT_METADATA)
 
 
 async def test_rows_are_appended_in_order_with_the_access_time(db):

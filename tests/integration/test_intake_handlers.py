@@ -36,11 +36,8 @@ def keys(tmp_path) -> SqliteDataKeys:
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}", IntakeBase.metadata)
-    await database.create_all()
-    yield database
-    await database.dispose()
+async def db(sqlite_database) -> Database:
+    return await sqlite_database("intake", IntakeBase.metadata)
 
 
 async def tx(db, fn):

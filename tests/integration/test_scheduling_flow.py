@@ -8,6 +8,7 @@ import secrets
 import time as time_module
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 import httpx
 import pytest
@@ -156,17 +157,15 @@ class Harness:
 
 
 @pytest.fixture
-async def sched(kafka_stack, tmp_path):
+async def sched(kafka_stack, sqlite_database):
     prefix = f"{kafka_stack.config.topic_prefix}sc{uuid.uuid4().hex[:6]}."
     create_topics(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), ContinuumSettings(topic_prefix=prefix))
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'scheduling.db'}", SchedulingBase.metadata, AUDIT_METADATA)
-    await db.create_all()
+    db = await sqlite_database("scheduling", SchedulingBase.metadata, AUDIT_METADATA)
     async with db.transaction() as s:
         await prepare_store(s)
     h = Harness(kafka_stack.bootstrap, prefix, db)
     yield h
     await h.close()
-    await db.dispose()
 
 
 def pid_() -> str:
@@ -175,7 +174,7 @@ def pid_() -> str:
 
 def no_overlap(rows: list[Session]) -> bool:
     spans = sorted((s.starts_at, s.ends_at) for s in rows if s.status != "cancelled")
-    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    return all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def in_windows(s: Session, windows) -> bool:

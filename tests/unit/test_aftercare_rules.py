@@ -1,16 +1,17 @@
 """Aftercare's pure rules: cadence per program, the 7/30-day windows, grace and escalation,
-and what a risk does to the remaining follow-ups."""
+what a risk does to the remaining follow-ups; check-in due times and outcomes."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.aftercare.domain.cadence import cadence_for
+from services.aftercare.domain.follow_up_rules import CheckIn, check_in_status, follow_up_due_times, relapse_risk
 from services.aftercare.domain.measures import day_number, follow_up_measure, followed_up_within
 from services.aftercare.domain.missed import GraceOutcome, escalation_for, grace_outcome
 from services.aftercare.domain.step_up import RemainingFollowUps, is_readmission, remaining_follow_ups
 from services.aftercare.settings import AftercareSettings
-from services.contracts.codes import RelapseRisk
+from services.contracts.codes import FollowUpStatus, RelapseRisk
 
 DISCHARGED = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -147,3 +148,35 @@ def test_a_readmission_is_an_admission_in_another_episode():
     assert is_readmission(True, "ep-2", "ep-1")
     assert not is_readmission(True, "ep-1", "ep-1")   # the original admission, or its redelivery
     assert not is_readmission(False, "ep-2", "ep-1")  # assessed but referred out: follow-ups go on
+
+
+# -- check-ins: when they are due and what an answer means ------------------------------------
+
+DISCHARGED_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+WELL = CheckIn(phq9_total=3, phq9_item9=0, substance_use_since_last_contact=False,
+               engaged_with_step_down_provider=True, housing_stable=True, work_or_school_stable=True)
+
+
+def test_default_cadence_is_day_7_30_90_180():
+    due = follow_up_due_times(DISCHARGED_MORNING, (7, 30, 90, 180))
+    assert [d for d, _ in due] == [7, 30, 90, 180]
+    assert due[0][1] == DISCHARGED_MORNING + timedelta(days=7)
+    assert due[-1][1] == DISCHARGED_MORNING + timedelta(days=180)
+
+
+def test_short_days_for_demos():
+    due = follow_up_due_times(DISCHARGED_MORNING, (30, 7), timedelta(seconds=2))
+    assert due == [(7, DISCHARGED_MORNING + timedelta(seconds=14)), (30, DISCHARGED_MORNING + timedelta(seconds=60))]
+
+
+@pytest.mark.parametrize("change,status,risk", [
+    ({}, FollowUpStatus.STABLE, None),
+    ({"phq9_total": 12}, FollowUpStatus.AT_RISK, RelapseRisk.AT_RISK),
+    ({"engaged_with_step_down_provider": False}, FollowUpStatus.AT_RISK, RelapseRisk.AT_RISK),
+    ({"substance_use_since_last_contact": True}, FollowUpStatus.RELAPSE, RelapseRisk.RELAPSE),
+    ({"phq9_item9": 1}, FollowUpStatus.AT_RISK, RelapseRisk.SAFETY),
+])
+def test_check_in_outcome_and_the_way_back_up(change, status, risk):
+    c = CheckIn(**{**WELL.__dict__, **change})
+    assert check_in_status(c) is status
+    assert relapse_risk(check_in_status(c), c) is risk

@@ -1,13 +1,15 @@
 """CP-SAT placement: availability windows, group capacity, clinicians' availability,
-weekly hours, same group across weeks, and what cannot be placed reported with reasons."""
+weekly hours, same group across weeks, and what cannot be placed reported with reasons; and
+one week placed at a time (``place_week``)."""
 
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 
 from services.contracts.codes import Discipline, Modality, Weekday
 from services.scheduling.calendar_config import load_calendar
 from services.scheduling.domain.greedy import place_week_greedy
 from services.scheduling.domain.model import Clinician, GroupSlot, Load, Requirement, Window, inside
-from services.scheduling.domain.placement import place_weeks, weeks_ahead
+from services.scheduling.domain.placement import place_week, place_weeks, weeks_ahead
 
 MONDAY = date(2026, 11, 30)
 EVENINGS = [Window(d, time(17, 30), time(21, 30)) for d in (Weekday.MON, Weekday.TUE, Weekday.WED,
@@ -27,7 +29,7 @@ def place(reqs, availability, load=None, weeks=(MONDAY,), **kw):
 
 def no_overlap(placed):
     spans = sorted((p.starts, p.ends) for p in placed)
-    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    return all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_every_session_falls_inside_the_participants_windows_and_meets_the_weekly_hours():
@@ -144,3 +146,49 @@ def test_no_group_meeting_while_its_clinician_is_away_or_it_is_cancelled():
     cancelled = Load(cancelled_groups={("g-eve-process-mon", MONDAY), ("g-eve-process-wed", date(2026, 12, 2))})
     r = place(reqs, mondays, cancelled)
     assert r.placed == [] and r.unmet[0].reason_code == "groups_full_or_cancelled"
+
+
+# -- one week at a time (place_week) ------------------------------------------------------------
+
+WEEK = [MONDAY + timedelta(days=i) for i in range(7)]
+
+
+def place_in_week(reqs, availability, load=None):
+    cal = load_calendar()
+    return place_week(WEEK, reqs, availability, list(cal.groups), list(cal.clinicians), load or Load())
+
+
+def test_evening_participant_gets_the_whole_core_plan_in_their_evenings():
+    placed, unmet = place_in_week(IOP, EVENINGS)
+    assert unmet == []
+    assert len(placed) == 5
+    for p in placed:
+        assert time(17, 30) <= p.starts.time() and p.ends.time() <= time(21, 30)
+        assert p.starts.weekday() < 5
+    spans = sorted((p.starts, p.ends) for p in placed)
+    assert all(a[1] <= b[0] for a, b in pairwise(spans)), "no overlapping sessions"
+
+
+def test_group_sessions_of_one_intervention_fall_on_different_days():
+    placed, _ = place_in_week(IOP, EVENINGS)
+    process_days = [p.starts.date() for p in placed if p.intervention_id == "i1"]
+    assert len(set(process_days)) == 2
+
+
+def test_what_does_not_fit_is_reported_not_dropped():
+    only_sunday_morning = [Window(Weekday.SUN, time(8, 0), time(9, 30))]
+    placed, unmet = place_in_week(IOP, only_sunday_morning)
+    missing = {u.intervention_id: u.sessions_missing for u in unmet}
+    assert missing["i1"] == 2 and missing["i3"] == 1
+    assert sum(missing.values()) + len(placed) == 5
+
+
+def test_full_groups_are_not_overbooked():
+    load = Load()
+    cal = load_calendar()
+    for g in cal.groups:
+        for d in WEEK:
+            load.group_seats[(g.group_id, d)] = g.capacity
+    placed, unmet = place_in_week(IOP, EVENINGS, load)
+    assert not [p for p in placed if p.group_id]
+    assert {u.intervention_id for u in unmet} == {"i1", "i3", "i4"}
