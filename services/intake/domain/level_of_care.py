@@ -1,6 +1,13 @@
 """The level-of-care recommendation from the six dimension ratings and the safety finding,
 with its rationale as codes, and a clinician's override. Pure. Only level 2.1 (IOP) is
-admitted; a high-risk participant is never admitted to IOP automatically."""
+admitted; a high-risk participant is never admitted to IOP automatically.
+
+A safety finding comes first, whatever the six dimensions say (services.clinical_safety.triage,
+C-SSRS screener triage): imminent risk -> emergency evaluation (level 4, emergency referral);
+high risk (C-SSRS Q4 or Q5, or behaviour in the past 3 months; PHQ-9 item 9 of 2-3) ->
+same-day evaluation for possible hospitalisation, recommended as level 4 for that evaluation
+to decide (not partial hospitalisation). The evaluating clinician records the outcome as an
+override with its reason."""
 
 from dataclasses import dataclass
 
@@ -37,13 +44,15 @@ def _at(ratings: dict[Dimension, int], level: int, *dims: Dimension) -> list[str
 
 def recommend(ratings: dict[Dimension, int], safety: SafetyFinding | None) -> Recommendation:
     if safety and safety.severity is RiskSeverity.IMMINENT:
-        return Recommendation(LevelOfCare.INPATIENT, ("safety_risk_imminent", *_at(ratings, 4, D3)))
+        return Recommendation(LevelOfCare.INPATIENT, ("safety_risk_imminent", "emergency_evaluation",
+                                                      "emergency_referral", *_at(ratings, 3, D3)))
+    if safety and safety.high_risk:
+        return Recommendation(LevelOfCare.INPATIENT, ("safety_risk_high", "same_day_evaluation_for_hospitalisation",
+                                                      *_at(ratings, 3, D3)))
     if acute := _at(ratings, 4, D1, D2, D3):
         return Recommendation(LevelOfCare.INPATIENT, ("acute_needs_24h_medical_care", *acute))
     if medical := _at(ratings, 3, D1, D2):
         return Recommendation(LevelOfCare.MEDICALLY_MONITORED, ("needs_medical_monitoring", *medical))
-    if safety and safety.high_risk:
-        return Recommendation(LevelOfCare.PARTIAL_HOSPITALISATION, ("safety_risk_high", *_at(ratings, 3, D3)))
     if ratings[D6] >= 4:
         return Recommendation(LevelOfCare.RESIDENTIAL_HIGH, ("unsafe_recovery_environment", *_at(ratings, 4, D6)))
     if ratings[D6] >= 3 and ratings[D5] >= 3:
