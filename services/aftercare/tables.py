@@ -93,3 +93,48 @@ class OutreachTask(AftercareBase):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     outcome_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AdditionalAnswer(AftercareBase):
+    """An answer to a follow-up already completed or cancelled: kept (never refused), not a
+    completion. Its safety part raises a flag like any answer; the rest is for the care team."""
+
+    __tablename__ = "additional_answers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    follow_up_id: Mapped[str] = mapped_column(String(64), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    follow_up_status: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict] = mapped_column(JSON)
+    how_they_say_they_are: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    safety_flag_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SafetyFlag(AftercareBase):
+    """A safety flag raised at a check-in; aftercare owns it: open -> acknowledged -> resolved,
+    escalated while nobody acknowledges it (services.clinical_safety.flags)."""
+
+    __tablename__ = "safety_flags"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    episode_id: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    program_id: Mapped[str] = mapped_column(String(64))
+    follow_up_id: Mapped[str] = mapped_column(String(64), index=True)
+    follow_up_status: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(20))
+    triggers: Mapped[list] = mapped_column(JSON)
+    disposition: Mapped[str] = mapped_column(String(64))
+    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    respond_by: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    current_deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action_taken: Mapped[str | None] = mapped_column(String(40), nullable=True)

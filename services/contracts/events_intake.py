@@ -16,6 +16,8 @@ from .codes import (
     LevelOfCare,
     ReferralSource,
     RiskSeverity,
+    SafetyDisposition,
+    SafetySource,
     Strength,
     Weekday,
 )
@@ -127,11 +129,14 @@ class SafetyRiskFlagged(Event):
     assessment_id: Id
     severity: RiskSeverity
     triggers: tuple[str, ...] = Field(
-        description="Codes, e.g. 'phq9_item9', 'cssrs_low_risk', 'cssrs_moderate_risk', 'cssrs_high_risk'")
+        description="Codes, e.g. 'phq9_item9', 'cssrs_low_risk', 'cssrs_moderate_risk', 'cssrs_high_risk', "
+        "'cssrs_imminent_risk'")
     flagged_at: datetime
     respond_by: datetime
     instrument: Instrument | None = Field(default=None, description="The instrument whose answers raised it")
     episode_id: Id | None = None
+    source: SafetySource | None = Field(default=None, description="Where the answer was taken (an assessment)")
+    disposition: SafetyDisposition | None = Field(default=None, description="What the triage table calls for")
 
 
 @event("intake", "referred_out")

@@ -17,6 +17,7 @@ from services.contracts.codes import (
     LevelOfCare,
     ReferralSource,
     RiskSeverity,
+    SafetySource,
 )
 from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import RelapseRiskDetected
@@ -268,7 +269,8 @@ async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id:
             outbox.add(SafetyRiskFlagged(
                 participant_id=assessment.participant_id, flag_id=flag.id, assessment_id=assessment_id,
                 severity=finding.severity, triggers=finding.triggers, flagged_at=now,
-                respond_by=finding.respond_by, instrument=instrument, episode_id=assessment.episode_id),
+                respond_by=finding.respond_by, instrument=instrument, episode_id=assessment.episode_id,
+                source=SafetySource.ASSESSMENT, disposition=finding.disposition),
                 _ctx(participant))
             log.warning("safety.flagged", participant_id=assessment.participant_id, assessment_id=assessment_id,
                         flag_id=flag.id, severity=str(finding.severity), respond_by=finding.respond_by.isoformat())
