@@ -190,6 +190,9 @@ async def _on_reassessment(ctx: HandlerContext, event: AssessmentCompleted) -> N
         return
     state.last_assessed_at = event.completed_at
     if (score := _phq9(event)) is not None:
+        state.phq9_previous = state.phq9_latest if state.phq9_latest is not None else state.phq9_baseline
+        # the lowest score so far, this one included (latest - best is 0 when this is the best)
+        state.phq9_best = min(x for x in (score, state.phq9_best, state.phq9_baseline) if x is not None)
         state.phq9_latest = score
     await hold_review(ctx.session, ctx.outbox, state, "reassessment", EventContext.caused_by(ctx.cause))
 
@@ -262,6 +265,7 @@ async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanStat
     goals_total = len(version.body.get("goals", ()))
     inputs = ReviewInputs(
         phq9_baseline=state.phq9_baseline, phq9_latest=state.phq9_latest,
+        phq9_previous=state.phq9_previous, phq9_best=state.phq9_best,
         sessions_attended=state.sessions_attended, sessions_missed=state.sessions_missed,
         goals_total=goals_total, goals_met=len(state.goals_met),
         open_safety_flags=tuple(RiskSeverity(s) for s in flags),
@@ -281,6 +285,7 @@ async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanStat
         attendance_rate=round(inputs.attendance_rate, 4), phq9_change=inputs.phq9_change,
         decision=outcome.decision, episode_id=state.episode_id, plan_version=version.version,
         trigger=trigger, phq9_baseline=state.phq9_baseline, phq9_latest=state.phq9_latest,
+        phq9_previous=state.phq9_previous, phq9_best=state.phq9_best,
         goals_met=len(state.goals_met), goals_total=goals_total, open_safety_flags=len(flags),
         criteria_met=outcome.criteria_met, reason_codes=outcome.reason_codes,
         recommended_level_of_care=outcome.recommended_level), ctx)

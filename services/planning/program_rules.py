@@ -53,7 +53,9 @@ def _review(d: dict) -> ReviewThresholds:
         min_sessions_attended=int(d["min_sessions_attended"]),
         worsening_increase=int(d["worsening_increase"]),
         no_response_after_weeks=int(d["no_response_after_weeks"]),
-        step_down_requires_any_of=frozenset(d["step_down_requires_any_of"]))
+        step_down_requires_any_of=frozenset(d["step_down_requires_any_of"]),
+        measurable_baseline_at_least=int(d.get("measurable_baseline_at_least", 10)),
+        severe_at_least=int(d.get("severe_at_least", 20)))
 
 
 def _program(name: str, d: dict) -> ProgramRules:

@@ -70,6 +70,8 @@ class ReviewThresholds:
     worsening_increase: int
     no_response_after_weeks: int
     step_down_requires_any_of: frozenset[str]
+    measurable_baseline_at_least: int = 10   # HEDIS: response/remission only from a baseline PHQ-9 > 9
+    severe_at_least: int = 20                # PHQ-9 'severe' band: review whatever the baseline
 
 
 @dataclass(frozen=True)
