@@ -121,6 +121,9 @@ class AssessmentCompleted(Event):
     safety_flag_ids: tuple[Id, ...] = Field(
         default=(), description="The SafetyRiskFlagged events raised during this assessment")
     signatures: tuple[SectionSignature, ...] = ()
+    confirmed_by: Id | None = Field(
+        default=None, description="Staff id of the clinician who confirmed a recommendation that needed it "
+        "(rationale codes 'needs_confirmation:...')")
 
 
 @event("intake", "safety_risk_flagged")

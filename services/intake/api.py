@@ -254,7 +254,8 @@ async def get_assessment(assessment_id: Id, request: Request,
             try:
                 ev = await handlers.evaluate(s, a)
                 provisional = {"level_of_care": ev.rule.level.value, "rationale_codes": list(ev.rule.rationale),
-                               "dimensions": {d.value: r for d, r in ev.ratings.items()}}
+                               "dimensions": {d.value: r for d, r in ev.ratings.items()},
+                               "needs_confirmation": list(ev.rule.needs_confirmation)}
             except Incomplete as exc:
                 provisional = {"missing": exc.details}
     return {**_outcome(a), "provisional_recommendation": provisional,

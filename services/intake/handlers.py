@@ -55,7 +55,7 @@ from .commands import (
 from .domain import asam
 from .domain.findings import derived_findings
 from .domain.instruments import InstrumentResult, score_audit_c, score_cssrs, score_dast10, score_gad7, score_phq9
-from .domain.level_of_care import Decision, Recommendation, decide, recommend
+from .domain.level_of_care import Decision, NeedsConfirmation, Recommendation, decide, recommend
 from .domain.safety import SafetyFinding, combined, cssrs_safety, more_severe, phq9_safety
 from .domain.sections import (
     DECIDING_ROLES,
@@ -330,18 +330,20 @@ async def evaluate(session: AsyncSession, assessment: Assessment) -> Evaluation:
     referral = await session.get(Referral, assessment.referral_id)
     clinical, medical = sections[Section.CLINICAL_INTERVIEW], sections[Section.PSYCHIATRIC_MEDICAL]
     environment = asam.RecoveryEnvironment(sections[Section.PSYCHOSOCIAL]["recovery_environment"])
-    ratings = asam.rate_dimensions(asam.AsamInputs(
+    inputs = asam.AsamInputs(
         withdrawal=asam.WithdrawalRisk(sections[Section.SUBSTANCE_USE]["withdrawal_risk"]),
         medical=asam.MedicalStability(medical["medical_stability"]),
         psychiatric=asam.PsychiatricStability(medical["psychiatric_stability"]),
         readiness=asam.ReadinessToChange(clinical["readiness_to_change"]),
         environment=environment, scores=scores, safety=safety,
-        stepped_back_up=referral.source == ReferralSource.STEP_UP_FROM_AFTERCARE))
+        stepped_back_up=referral.source == ReferralSource.STEP_UP_FROM_AFTERCARE)
+    ratings = asam.rate_dimensions(inputs)
+    support = asam.dimension_support(inputs, set(clinical["findings"]))
     findings = set(clinical["findings"]) | {
         f.value for f in derived_findings(scores, safety, ratings[asam.Dimension.RECOVERY_ENVIRONMENT])}
     signatures = tuple(SectionSignature(section=r.section, staff_id=r.signed_by, role=r.signed_role,
                                         signed_at=r.signed_at) for r in own_rows)
-    return Evaluation(scores, safety, ratings, recommend(ratings, safety), tuple(sorted(findings)),
+    return Evaluation(scores, safety, ratings, recommend(ratings, safety, support), tuple(sorted(findings)),
                       sections, signatures, tuple(f.id for f in flags))
 
 
@@ -365,8 +367,14 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
                            + ", ".join(sorted(r.value for r in DECIDING_ROLES)), role=cmd.signer.role.value)
     ev = await evaluate(session, assessment)
     override = cmd.override
-    decision = decide(ev.rule, override.level_of_care if override else None,
-                      override.reason_code if override else None)
+    try:
+        decision = decide(ev.rule, override.level_of_care if override else None,
+                          override.reason_code if override else None)
+    except NeedsConfirmation as exc:
+        raise Incomplete(f"override: the {ev.rule.level.value} recommendation needs a clinician's confirmation "
+                         f"({', '.join(exc.reasons)}): send override with level_of_care "
+                         f"{ev.rule.level.value} and a reason code to admit, or another level",
+                         field="override", needs_confirmation=list(exc.reasons)) from None
     participant = await _participant(session, assessment.participant_id)
     referral = await session.get(Referral, assessment.referral_id)
     now = _now()
@@ -382,7 +390,7 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
     assessment.rationale = list(ev.rule.rationale)
     assessment.rule_level, assessment.recommended_level = ev.rule.level.value, decision.level.value
     assessment.admitted = decision.admit_to_iop
-    if decision.overridden and override:
+    if (decision.overridden or decision.confirmed) and override:  # a confirmation is kept like an override
         assessment.override_reason_code, assessment.override_note = override.reason_code, override.note or None
         assessment.overridden_by = cmd.signer.staff_id
     ctx = _ctx(participant)
@@ -400,7 +408,8 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
         rationale_codes=ev.rule.rationale,
         override=LevelOfCareOverride(rule_level_of_care=ev.rule.level, reason_code=override.reason_code,
                                      overridden_by=cmd.signer.staff_id) if decision.overridden and override else None,
-        safety_flag_ids=ev.flag_ids, signatures=ev.signatures), ctx)
+        safety_flag_ids=ev.flag_ids, signatures=ev.signatures,
+        confirmed_by=cmd.signer.staff_id if decision.confirmed else None), ctx)
     if kind is AssessmentKind.INITIAL:
         referral.status = ADMITTED if decision.admit_to_iop else REFERRED_OUT
         if not decision.admit_to_iop:
