@@ -287,8 +287,9 @@ class Aftercare:
 
     async def follow_up_measures(self, session: AsyncSession, tenant_id: str, programs: tuple[str, ...],
                                  as_of: datetime | None = None, program_id: str | None = None) -> dict:
-        """The measures over one tenant's programs (``programs``, or only ``program_id``)."""
-        from .domain.measures import follow_up_measure
+        """The measures over one tenant's programs (``programs``, or only ``program_id``), in each
+        program's local calendar days; a readmission to the IOP counts as a follow-up visit."""
+        from .domain.measures import Discharge, follow_up_measure
 
         now = as_of or self.clock()
         q = select(AftercarePlan).where(AftercarePlan.tenant_id == tenant_id, AftercarePlan.program_id.in_(programs))
@@ -299,7 +300,12 @@ class Aftercare:
         for episode_id, at in (await session.execute(
                 select(FollowUp.episode_id, FollowUp.completed_at).where(FollowUp.completed_at.is_not(None)))).all():
             completed.setdefault(episode_id, []).append(at)
-        discharges = [(p.discharged_at, completed.get(p.episode_id, [])) for p in plans]
+        readmitted: dict[str, datetime] = {}
+        readmissions = select(FollowUp.episode_id, FollowUp.cancelled_at).where(FollowUp.cancel_reason == "readmitted")
+        for episode_id, at in (await session.execute(readmissions)).all():
+            readmitted[episode_id] = min(at, readmitted.get(episode_id, at))
+        discharges = [Discharge(p.discharged_at, completed.get(p.episode_id, []), readmitted.get(p.episode_id),
+                                tz=self.settings.zone_of(p.program_id)) for p in plans]
         result = {"as_of": now.isoformat(), "day_length_seconds": self.settings.day_length_seconds}
         for days in (7, 30):
             m = follow_up_measure(discharges, days, now, self.day)

@@ -1,9 +1,11 @@
 """Aftercare's own settings (environment, prefix ``CONTINUUM_AFTERCARE_``): the follow-up
 cadence per program, the grace window, escalation (of missed check-ins and of unanswered
-safety flags), the rule for the remaining follow-ups after a risk, and where reminders go (a file of ids always; email when SMTP is configured
-and the participant gave aftercare an address)."""
+safety flags), the rule for the remaining follow-ups after a risk, the program's time zone
+(the measures' calendar days), and where reminders go (a file of ids always; email when SMTP
+is configured and the participant gave aftercare an address)."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +41,10 @@ class AftercareSettings(BaseSettings):
     safety_sweep_seconds: float | None = Field(
         default=None, gt=0, description="How often the sweep looks for overdue safety flags; default 60 s, "
         "1 s when days are shortened. Safety windows shrink with day_length_seconds too")
+    time_zone: str = Field(default="America/New_York",
+                           description="The program's time zone: follow-up measures count its calendar days")
+    time_zone_by_program: dict[str, str] = Field(default_factory=dict,
+                                                 description='A program\'s own, e.g. {"adult-mh": "Australia/Sydney"}')
     notifications_file: Path | None = None
     smtp_host: str | None = Field(default=None, description="Set to send reminders by email")
     smtp_port: int = 25
@@ -54,6 +60,18 @@ class AftercareSettings(BaseSettings):
             raise ValueError("safety_escalation_roles and safety_escalation_response_minutes need the same, "
                              "non-zero length")
         return self
+
+    @model_validator(mode="after")
+    def _known_time_zones(self):
+        for name in (self.time_zone, *self.time_zone_by_program.values()):
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"time_zone: unknown time zone {name!r}") from None
+        return self
+
+    def zone_of(self, program_id: str | None) -> ZoneInfo:
+        return ZoneInfo(self.time_zone_by_program.get(program_id or "", self.time_zone))
 
     @property
     def time_scale(self) -> float:

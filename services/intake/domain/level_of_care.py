@@ -102,9 +102,8 @@ def recommend(ratings: dict[Dimension, int], safety: SafetyFinding | None,
     if max(ratings.values()) <= 1:
         return Recommendation(LevelOfCare.OUTPATIENT, ("below_iop_threshold", "all_dimensions_0_1"))
     confirm = confirmations_needed(ratings, support)
-    return Recommendation(LevelOfCare.INTENSIVE_OUTPATIENT,
-                          ("iop_appropriate", *_at(ratings, 2, *Dimension), *(f"needs_confirmation:{c}" for c in confirm)),
-                          confirm)
+    rationale = ("iop_appropriate", *_at(ratings, 2, *Dimension), *(f"needs_confirmation:{c}" for c in confirm))
+    return Recommendation(LevelOfCare.INTENSIVE_OUTPATIENT, rationale, confirm)
 
 
 def decide(rule: Recommendation, override: LevelOfCare | None = None,
