@@ -124,10 +124,34 @@ async def test_a_high_risk_participant_is_flagged_first_and_not_admitted(db, key
     assert [f["severity"] for f in flags] == ["high", "high"]
     assert flags[1]["triggers"] == ["cssrs_high_risk"] and flags[0]["triggers"] == ["phq9_item9"]
     done = (await outbox_events(db, "assessment_completed"))[0]
-    assert done["admitted_to_iop"] is False and done["recommended_level_of_care"] == "2.5"
+    # C-SSRS high risk: same-day evaluation for possible hospitalisation (level 4), not partial hospitalisation
+    assert done["admitted_to_iop"] is False and done["recommended_level_of_care"] == "4"
+    assert "same_day_evaluation_for_hospitalisation" in done["rationale_codes"]
     assert set(done["safety_flag_ids"]) == {f["flag_id"] for f in flags}
+    assert [f["disposition"] for f in flags] == ["same_day_suicide_risk_assessment",
+                                                 "same_day_evaluation_for_hospitalisation"]
     out = (await outbox_events(db, "referred_out"))[0]
-    assert out["reason_code"] == "safety_risk_high" and out["recommended_level_of_care"] == "2.5"
+    assert out["reason_code"] == "safety_risk_high" and out["recommended_level_of_care"] == "4"
+
+
+async def test_moderate_withdrawal_needs_a_clinicians_confirmation_to_be_admitted(db, keys):
+    pid = await refer(db, 3)
+    body = assessment(3)
+    body["sections"]["substance_use"]["withdrawal_risk"] = "moderate"
+    with pytest.raises(Incomplete) as refused:
+        await run_assessment(db, keys, pid, body)
+    assert refused.value.details["field"] == "override" and str(refused.value).startswith("override:")
+    assert refused.value.details["needs_confirmation"] == ["withdrawal_risk_2"]
+    assert "assessment_completed" not in await outbox_types(db)
+    # the clinician confirms 2.1 with a reason (shown here on a second referral)
+    confirm = {"level_of_care": "2.1", "reason_code": "withdrawal_managed_by_prescriber"}
+    body["completion"] = {**body["completion"], "override": confirm}
+    pid2 = await refer(db, 3)
+    await run_assessment(db, keys, pid2, body)
+    done = (await outbox_events(db, "assessment_completed"))[0]
+    assert done["admitted_to_iop"] and done["override"] is None
+    assert done["confirmed_by"] == body["completion"]["signer"]["staff_id"]
+    assert "needs_confirmation:withdrawal_risk_2" in done["rationale_codes"]
 
 
 async def test_a_safety_flag_is_written_before_the_assessment_completes(db, keys):
