@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.clinical_safety.flags import FlagConflict, FlagStatus, is_overdue
+from services.clinical_safety.flags import FlagConflict, FlagStatus
 from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
 from services.contracts.base import Id
 from services.contracts.codes import SafetyAction
@@ -241,15 +241,7 @@ async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request,
 
 
 def _flag(f: SafetyFlag, now: datetime) -> dict:
-    return {"flag_id": f.id, "participant_id": f.participant_id, "episode_id": f.episode_id,
-            "follow_up_id": f.follow_up_id, "follow_up_status": f.follow_up_status, "severity": f.severity,
-            "triggers": f.triggers, "disposition": f.disposition, "status": f.status,
-            "flagged_at": f.flagged_at.isoformat(), "respond_by": f.respond_by.isoformat(),
-            "overdue": is_overdue(FlagStatus(f.status), f.respond_by, now),
-            "escalation_level": f.escalation_level, "escalated_to": f.escalated_to,
-            "current_deadline": f.current_deadline.isoformat(),
-            "acknowledged_at": _iso(f.acknowledged_at), "acknowledged_by": f.acknowledged_by,
-            "resolved_at": _iso(f.resolved_at), "resolved_by": f.resolved_by, "action_taken": f.action_taken}
+    return safety_flags.describe(f, now)
 
 
 async def _flag_in_scope(s: AsyncSession, access: Access, flag_id: str, lock: bool = False) -> SafetyFlag:

@@ -1,6 +1,6 @@
 """Aftercare's own settings (environment, prefix ``CONTINUUM_AFTERCARE_``): the follow-up
-cadence per program, the grace window, escalation (of missed check-ins and of unanswered
-safety flags), the rule for the remaining follow-ups after a risk, the program's time zone
+cadence per program, the grace window, escalation of missed check-ins (unanswered safety
+flags escalate by ``services.clinical_safety.settings``), the rule for the remaining follow-ups after a risk, the program's time zone
 (the measures' calendar days), and where reminders go (a file of ids always; email when SMTP
 is configured and the participant gave aftercare an address)."""
 
@@ -33,14 +33,6 @@ class AftercareSettings(BaseSettings):
     remaining_follow_ups_on_risk: dict[str, RemainingFollowUps] = Field(
         default_factory=dict,
         description='Per risk (at_risk, relapse, safety): keep (default) or cancel the remaining check-ins')
-    safety_escalation_roles: tuple[str, ...] = Field(
-        default=("on_call_clinician", "clinical_supervisor", "program_director"),
-        description="Who an unacknowledged safety flag goes to at its 1st, 2nd, 3rd deadline")
-    safety_escalation_response_minutes: tuple[float, ...] = Field(
-        default=(30, 30, 60), description="How long each escalation level has before the next")
-    safety_sweep_seconds: float | None = Field(
-        default=None, gt=0, description="How often the sweep looks for overdue safety flags; default 60 s, "
-        "1 s when days are shortened. Safety windows shrink with day_length_seconds too")
     time_zone: str = Field(default="America/New_York",
                            description="The program's time zone: follow-up measures count its calendar days")
     time_zone_by_program: dict[str, str] = Field(default_factory=dict,
@@ -55,10 +47,6 @@ class AftercareSettings(BaseSettings):
     def _one_response_time_per_role(self):
         if len(self.escalation_roles) != len(self.escalation_response_hours) or not self.escalation_roles:
             raise ValueError("escalation_roles and escalation_response_hours need the same, non-zero length")
-        if len(self.safety_escalation_roles) != len(self.safety_escalation_response_minutes) \
-                or not self.safety_escalation_roles:
-            raise ValueError("safety_escalation_roles and safety_escalation_response_minutes need the same, "
-                             "non-zero length")
         return self
 
     @model_validator(mode="after")
@@ -75,9 +63,6 @@ class AftercareSettings(BaseSettings):
 
     @property
     def time_scale(self) -> float:
-        """1 in production; below 1 when a 'day' is shortened for demos and tests."""
-        return self.day_length_seconds / 86400
-
-    @property
-    def sweep_seconds(self) -> float:
-        return self.safety_sweep_seconds or (60.0 if self.time_scale >= 1 else 1.0)
+        """1 in production; below 1 when a 'day' is shortened for demos and tests (safety flags'
+        response and escalation windows shrink with it)."""
+        return min(1.0, self.day_length_seconds / 86400)

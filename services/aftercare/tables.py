@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.clinical_safety.recording import SafetyFlagColumns
 from services.eventing.database import UtcDateTime, utcnow
 
 
@@ -111,30 +112,12 @@ class AdditionalAnswer(AftercareBase):
     safety_flag_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-class SafetyFlag(AftercareBase):
+class SafetyFlag(SafetyFlagColumns, AftercareBase):
     """A safety flag raised at a check-in; aftercare owns it: open -> acknowledged -> resolved,
-    escalated while nobody acknowledges it (services.clinical_safety.flags)."""
+    escalated while nobody acknowledges it (services.clinical_safety)."""
 
     __tablename__ = "safety_flags"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    participant_id: Mapped[str] = mapped_column(String(64), index=True)
-    episode_id: Mapped[str] = mapped_column(String(64))
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    program_id: Mapped[str] = mapped_column(String(64))
     follow_up_id: Mapped[str] = mapped_column(String(64), index=True)
     follow_up_status: Mapped[str] = mapped_column(String(20))
-    severity: Mapped[str] = mapped_column(String(20))
-    triggers: Mapped[list] = mapped_column(JSON)
-    disposition: Mapped[str] = mapped_column(String(64))
-    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    respond_by: Mapped[datetime] = mapped_column(UtcDateTime())
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    escalated_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    current_deadline: Mapped[datetime] = mapped_column(UtcDateTime())
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    action_taken: Mapped[str | None] = mapped_column(String(40), nullable=True)

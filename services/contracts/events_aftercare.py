@@ -11,10 +11,10 @@ from .codes import (
     LevelOfCare,
     RelapseRisk,
     RiskSeverity,
-    SafetyAction,
     SafetyDisposition,
     SafetySource,
 )
+from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
 
 
 @event("aftercare", "aftercare_plan_created")
@@ -136,38 +136,16 @@ class CheckInSafetyRiskFlagged(Event):
 
 
 @event("aftercare", "safety_flag_acknowledged")
-class SafetyFlagAcknowledged(Event):
-    """A clinician (the token's subject) took the flag: its escalation stops."""
-
-    flag_id: Id
-    episode_id: Id
-    severity: RiskSeverity
-    acknowledged_by: Id = Field(description="The staff id (token subject) who acknowledged it")
-    acknowledged_at: datetime
-    flagged_at: datetime
+class SafetyFlagAcknowledged(SafetyFlagAcknowledgedFields):
+    """A clinician (the token's subject) took a check-in flag: its escalation stops."""
 
 
 @event("aftercare", "safety_flag_resolved")
-class SafetyFlagResolved(Event):
-    flag_id: Id
-    episode_id: Id
-    severity: RiskSeverity
-    action_taken: SafetyAction
-    resolved_by: Id = Field(description="The staff id (token subject) who resolved it")
-    resolved_at: datetime
-    flagged_at: datetime
+class SafetyFlagResolved(SafetyFlagResolvedFields):
+    """A clinician (the token's subject) resolved a check-in flag, with the action taken."""
 
 
 @event("aftercare", "safety_flag_escalated")
-class SafetyFlagEscalated(Event):
-    """Nobody acknowledged the flag by its deadline: it goes up the ladder (on-call clinician,
-    clinical supervisor, program director) with a new deadline."""
-
-    flag_id: Id
-    episode_id: Id
-    severity: RiskSeverity
-    escalation_level: int = Field(ge=1)
-    escalated_to: str = Field(description="Role code, e.g. 'on_call_clinician', 'clinical_supervisor'")
-    overdue_since: datetime = Field(description="The deadline that passed")
-    escalated_at: datetime
-    respond_by: datetime = Field(description="This level's deadline")
+class SafetyFlagEscalated(SafetyFlagEscalatedFields):
+    """Nobody acknowledged a check-in flag by its deadline: it goes up the ladder (on-call
+    clinician, clinical supervisor, program director) with a new deadline."""

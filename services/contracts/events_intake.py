@@ -5,6 +5,7 @@ from datetime import datetime, time
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event, Id, event
+from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
 from .sealed import SealedValue
 from .codes import (
     AsamDimension,
@@ -140,6 +141,22 @@ class SafetyRiskFlagged(Event):
     episode_id: Id | None = None
     source: SafetySource | None = Field(default=None, description="Where the answer was taken (an assessment)")
     disposition: SafetyDisposition | None = Field(default=None, description="What the triage table calls for")
+
+
+@event("intake", "safety_flag_acknowledged")
+class AssessmentSafetyFlagAcknowledged(SafetyFlagAcknowledgedFields):
+    """A clinician (the token's subject) took a flag raised during an assessment: its escalation stops."""
+
+
+@event("intake", "safety_flag_resolved")
+class AssessmentSafetyFlagResolved(SafetyFlagResolvedFields):
+    """A clinician (the token's subject) resolved a flag raised during an assessment, with the action taken."""
+
+
+@event("intake", "safety_flag_escalated")
+class AssessmentSafetyFlagEscalated(SafetyFlagEscalatedFields):
+    """Nobody acknowledged a flag raised during an assessment by its deadline: it goes up the
+    ladder (on-call clinician, clinical supervisor, program director) with a new deadline."""
 
 
 @event("intake", "referred_out")

@@ -1,18 +1,25 @@
-"""Wires intake: its routes, its event handlers, its tables and the deployment's key
-management (goals are sealed for the participant) into one service process."""
+"""Wires intake: its routes, its event handlers, its tables, the deployment's key management
+(goals are sealed for the participant) and the sweep that escalates unacknowledged safety flags
+into one service process."""
 
+from services.clinical_safety.recording import run_beside
 from services.eventing.runtime import build_service
 from services.privacy.settings import local_key_management
 
 from .api import refusal_response, router
 from .handlers import HANDLERS
 from .refusals import Refused
+from .safety_api import router as safety_router
+from .safety_flags import sweep
 from .tables import IntakeBase
 
 
 def create_app():
-    app = build_service("intake", routers=[router], handlers=HANDLERS,
+    app = build_service("intake", routers=[router, safety_router], handlers=HANDLERS,
                         metadatas=(IntakeBase.metadata,), title="Continuum intake")
     app.state.runtime.extras["keys"] = local_key_management()
     app.add_exception_handler(Refused, refusal_response)
+    safety_sweep = sweep(app.state.runtime.unit_of_work)  # escalates flags nobody acknowledged in time
+    app.state.runtime.extras["safety_sweep"] = safety_sweep
+    run_beside(app, safety_sweep)
     return app

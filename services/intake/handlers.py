@@ -260,12 +260,15 @@ async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id:
         raised = (await session.scalars(select(SafetyFlag.severity).where(
             SafetyFlag.assessment_id == assessment_id, SafetyFlag.instrument == instrument))).all()
         if all(more_severe(finding.severity, RiskSeverity(s)) for s in raised):
+            participant = await _participant(session, assessment.participant_id)
             flag = SafetyFlag(id=new_id("flag"), assessment_id=assessment_id, instrument=instrument,
-                              severity=finding.severity, triggers=list(finding.triggers), flagged_at=now,
-                              respond_by=finding.respond_by)
+                              participant_id=participant.id, episode_id=assessment.episode_id,
+                              tenant_id=participant.tenant_id, program_id=participant.program_id,
+                              severity=finding.severity, triggers=list(finding.triggers),
+                              disposition=finding.disposition, flagged_at=now, respond_by=finding.respond_by,
+                              current_deadline=finding.respond_by, status="open", escalation_level=0)
             session.add(flag)
             assessment.safety_flagged = True
-            participant = await _participant(session, assessment.participant_id)
             outbox.add(SafetyRiskFlagged(
                 participant_id=assessment.participant_id, flag_id=flag.id, assessment_id=assessment_id,
                 severity=finding.severity, triggers=finding.triggers, flagged_at=now,

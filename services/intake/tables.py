@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.clinical_safety.recording import SafetyFlagColumns
 from services.eventing.database import UtcDateTime, utcnow
 
 
@@ -102,18 +103,15 @@ class InstrumentResponse(IntakeBase):
     scored_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class SafetyFlag(IntakeBase):
-    """A safety finding raised during an assessment (SafetyRiskFlagged)."""
+class SafetyFlag(SafetyFlagColumns, IntakeBase):
+    """A safety finding raised during an assessment (SafetyRiskFlagged). Intake took the answer,
+    intake owns the flag: acknowledged, resolved and escalated here (services.clinical_safety)."""
 
     __tablename__ = "safety_flags"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
     instrument: Mapped[str] = mapped_column(String(20))
-    severity: Mapped[str] = mapped_column(String(20))
-    triggers: Mapped[list] = mapped_column(JSON)
-    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    respond_by: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class IdempotentRequest(IntakeBase):

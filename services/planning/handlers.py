@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.codes import AssessmentKind, Instrument, ReviewDecision, RiskSeverity, SignerRole
 from services.contracts.envelope import EventContext
-from services.contracts.events_intake import AssessmentCompleted, SafetyRiskFlagged
+from services.contracts.events_intake import AssessmentCompleted, AssessmentSafetyFlagResolved, SafetyRiskFlagged
 from services.contracts.events_planning import (
     PlanCreated,
     PlannedIntervention,
@@ -248,6 +248,24 @@ async def on_safety_risk_flagged(ctx: HandlerContext, event: SafetyRiskFlagged) 
         await hold_review(ctx.session, ctx.outbox, state, "safety_flag", EventContext.caused_by(ctx.cause))
 
 
+async def on_safety_flag_resolved(ctx: HandlerContext, event: AssessmentSafetyFlagResolved) -> None:
+    """Intake owns the flags it raised: its resolution closes planning's copy and the plan is
+    reviewed again (as planning's own resolution route does)."""
+    flag = await ctx.session.get(SafetyFlag, event.flag_id)
+    if flag is not None and flag.resolved_at is not None:
+        return
+    if flag is None:
+        flag = SafetyFlag(flag_id=event.flag_id, participant_id=event.participant_id, severity=event.severity,
+                          flagged_at=event.flagged_at)
+        ctx.session.add(flag)
+    flag.resolved_at, flag.resolved_by = event.resolved_at, event.resolved_by
+    await ctx.session.flush()
+    state = await _open_state(ctx.session, event.participant_id)
+    if state is not None:
+        await hold_review(ctx.session, ctx.outbox, state, "safety_flag_resolved", EventContext.caused_by(ctx.cause),
+                          requested_by=event.resolved_by)
+
+
 # ---------------------------------------------------------------- progress reviews
 
 
@@ -444,6 +462,7 @@ async def resolve_safety_flag(session: AsyncSession, outbox: Outbox, participant
 HANDLERS = {
     AssessmentCompleted: on_assessment_completed,
     SafetyRiskFlagged: on_safety_risk_flagged,
+    AssessmentSafetyFlagResolved: on_safety_flag_resolved,
     SessionAttended: on_session_attended,
     SessionMissed: on_session_missed,
 }

@@ -20,9 +20,9 @@ aftercare.read      aftercare GET /participants/{id}/aftercare, outreach tasks  
                                                                                  care_coordinator
 aftercare.write     aftercare relapse-prevention plan, confirmation, reminder    clinician, case_manager,
                     contact, check-in answers                                    care_coordinator
-safety_flag.read    aftercare GET /safety-flags (check-in safety flags)          clinician, psychiatrist, case_manager,
+safety_flag.read    intake and aftercare GET /safety-flags (each its own flags)  clinician, psychiatrist, case_manager,
                                                                                  care_coordinator
-safety_flag.respond aftercare acknowledge and resolve a safety flag             clinician, psychiatrist
+safety_flag.respond intake and aftercare: acknowledge and resolve a safety flag clinician, psychiatrist
 follow_up.run       aftercare POST /follow-ups/{id}/open and /grace-check        workflow
 measures.read       aftercare GET /measures/follow-up (aggregates)               operations, care_coordinator
 dashboard.read      operations GET /api/figures, /api/consumer-lag (aggregates)  operations

@@ -3,12 +3,12 @@ window is 0.08 s and each escalation window a few hundredths of a second; the sw
 second): an answer with PHQ-9 item 9 = 2 to a follow-up cancelled by a readmission is stored
 and flagged, nobody responds so the flag escalates on-call -> supervisor -> director and shows
 overdue, first, on the dashboard; a clinician (the token's subject) acknowledges and resolves
-it, and the dashboard shows the time to answer."""
+it, and the dashboard shows the time to answer. A flag raised at intake is answered at intake."""
 
 import pytest
 
 from deploy import api_client as api
-from deploy.demo_cohort import assessment
+from deploy.demo_cohort import assessment, referral
 from services.contracts.topics import events_topic
 from tests.e2e.test_care_path import admit, attend_until_step_down
 from tests.support.waiting import poll
@@ -107,3 +107,34 @@ def test_an_answer_to_a_cancelled_follow_up_is_flagged_escalated_shown_overdue_a
         if r.key == pid.encode():
             assert WORDS not in r.value.decode()
     assert WORDS not in (stack.data_dir / "logs" / "aftercare.log").read_text()
+
+
+def test_a_flag_raised_at_intake_is_answered_at_intake_and_closes_planning_s_copy(stack, readers):
+    """Participant 7's assessment is high risk (C-SSRS intent, PHQ-9 item 9): two flags, owned by
+    intake; a psychiatrist acknowledges one and resolves both; the dashboard shows them answered."""
+    prefix = stack.config.topic_prefix
+    reader = readers(events_topic("intake", prefix))
+    intake_url = stack.url("intake")
+    with stack.client() as http:
+        pid = api.refer(http, stack.urls(), referral(7))["participant_id"]
+        outcome = api.assess(http, stack.urls(), pid, assessment(7))
+        assert outcome["recommended_level_of_care"] == "4" and not outcome["admitted_to_iop"]
+        listed = [f for f in http.get(f"{intake_url}/safety-flags").json() if f["participant_id"] == pid]
+        assert {f["severity"] for f in listed} == {"high"} and len(listed) == 2
+        assert {f["disposition"] for f in listed} == {"same_day_suicide_risk_assessment",
+                                                      "same_day_evaluation_for_hospitalisation"}
+    with stack.client(subject="staff-psy-9") as psychiatrist:
+        first, second = (f["flag_id"] for f in listed)
+        acked = psychiatrist.post(f"{intake_url}/safety-flags/{first}/acknowledgement").json()
+        assert acked["acknowledged_by"] == "staff-psy-9" and acked["status"] == "acknowledged"
+        for flag_id, action in ((first, "same_day_evaluation"), (second, "emergency_referral")):
+            done = psychiatrist.post(f"{intake_url}/safety-flags/{flag_id}/resolution",
+                                     json={"action_taken": action}).json()
+            assert (done["status"], done["resolved_by"], done["action_taken"]) == ("resolved", "staff-psy-9", action)
+    with stack.client("scheduler") as scheduler:
+        assert scheduler.get(f"{intake_url}/safety-flags").status_code == 403
+    reader.wait_for(lambda rs: len(reader.events(pid, "intake.safety_flag_resolved.v1")) == 2, 30, "2 resolutions")
+    assert len(reader.events(pid, "intake.safety_flag_acknowledged.v1")) == 2, "resolving acknowledges too"
+    for flag_id in (first, second):
+        s, _ = dashboard_flag(stack, flag_id, lambda s, f: f is None)
+    assert s["time_to_resolve"]["high"]["flags"] >= 2

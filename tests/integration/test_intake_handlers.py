@@ -211,3 +211,42 @@ async def test_an_initial_assessment_needs_a_referral_awaiting_one(db, keys):
     await run_assessment(db, keys, pid, assessment(6))
     with pytest.raises(Conflict, match="no referral awaiting assessment"):
         await tx(db, lambda s, o: handlers.open_assessment(s, pid, c.OpenAssessment(kind="initial")))
+
+
+async def test_intake_owns_its_flags_the_sweep_escalates_and_a_clinician_resolves(db, keys):
+    from datetime import timedelta
+
+    from services.clinical_safety import recording
+    from services.clinical_safety.settings import SafetySettings
+    from services.contracts.codes import SafetyAction
+    from services.intake.safety_flags import EVENTS
+    from services.intake.tables import SafetyFlag
+
+    pid = await refer(db, 7)
+    await run_assessment(db, keys, pid, assessment(7), complete=False)
+    flags = await outbox_events(db, "safety_risk_flagged")
+    first = flags[0]
+    assert first["source"] == "assessment" and first["disposition"] == "same_day_suicide_risk_assessment"
+    ladder = SafetySettings().ladder()
+    async with db.sessions() as s:
+        row = await s.get(SafetyFlag, first["flag_id"])
+    assert (row.participant_id, row.status, row.escalation_level) == (pid, "open", 0)
+    late = row.respond_by + timedelta(minutes=45)  # on-call at respond_by, supervisor 30 min later
+    n = await tx(db, lambda s, o: recording.escalate_overdue(s, o, SafetyFlag, late, ladder, EVENTS))
+    assert n == 4, "two flags, two levels each"
+    escalated = await outbox_events(db, "safety_flag_escalated")
+    assert {(e["flag_id"], e["escalation_level"], e["escalated_to"]) for e in escalated} == {
+        (f["flag_id"], level, role) for f in flags
+        for level, role in ((1, "on_call_clinician"), (2, "clinical_supervisor"))}
+
+    async def respond(s, o):
+        flag = await s.get(SafetyFlag, first["flag_id"])
+        recording.resolve(o, flag, SafetyAction.SAME_DAY_EVALUATION, "staff-psy-3", late, EVENTS)
+    await tx(db, respond)
+    acked = await outbox_events(db, "safety_flag_acknowledged")
+    resolved = await outbox_events(db, "safety_flag_resolved")
+    assert [a["acknowledged_by"] for a in acked] == ["staff-psy-3"]
+    assert [(r["flag_id"], r["action_taken"]) for r in resolved] == [(first["flag_id"], "same_day_evaluation")]
+    even_later = late + timedelta(days=1)
+    n = await tx(db, lambda s, o: recording.escalate_overdue(s, o, SafetyFlag, even_later, ladder, EVENTS))
+    assert n == 1, "only the unanswered flag reaches the director"

@@ -38,7 +38,10 @@ def history() -> list:
                                   escalation_level=n, escalated_to=role, overdue_since=H(n), escalated_at=H(n),
                                   respond_by=H(n + 0.5)) for n, role in ((1, "on_call_clinician"),
                                                                          (2, "clinical_supervisor"))]
-    return [(e, meta(e, H(0))) for e in (f1, f2, f3, intake, ack, res, *esc)]
+    intake_esc = it.AssessmentSafetyFlagEscalated(
+        participant_id="p-4", flag_id="flag-4", episode_id="ep-4", severity="imminent", escalation_level=1,
+        escalated_to="on_call_clinician", overdue_since=H(0.25), escalated_at=H(0.25), respond_by=H(0.75))
+    return [(e, meta(e, H(0))) for e in (f1, f2, f3, intake, ack, res, *esc, intake_esc)]
 
 
 def table(events) -> dict:
@@ -53,7 +56,7 @@ def test_overdue_first_then_most_severe_and_time_to_answer_per_severity():
     escalated = s["flags"][1]
     assert (escalated["escalation_level"], escalated["escalated_to"], escalated["source"]) == (
         2, "clinical_supervisor", "aftercare_check_in")
-    assert s["flags"][0]["source"] == "assessment"
+    assert s["flags"][0]["source"] == "assessment" and s["flags"][0]["escalated_to"] == "on_call_clinician"
     assert s["time_to_acknowledge"] == {"high": {"flags": 1, "median_minutes": 30.0, "max_minutes": 30.0}}
     assert s["time_to_resolve"] == {"high": {"flags": 1, "median_minutes": 120.0, "max_minutes": 120.0}}
 
@@ -70,3 +73,19 @@ def test_the_rows_are_the_same_in_any_order():
     want = rows_of(events)
     for order in itertools.islice(itertools.permutations(events), 0, 400, 7):
         assert rows_of(list(order)) == want
+
+
+def test_an_intake_flag_acknowledged_and_resolved_by_intakes_events():
+    events = history() + [
+        (e, meta(e, H(0))) for e in (
+            it.AssessmentSafetyFlagAcknowledged(participant_id="p-4", flag_id="flag-4", episode_id="ep-4",
+                                                severity="imminent", acknowledged_by="staff-psy-1",
+                                                acknowledged_at=H(0.1), flagged_at=H(0)),
+            it.AssessmentSafetyFlagResolved(participant_id="p-4", flag_id="flag-4", episode_id="ep-4",
+                                            severity="imminent", action_taken="emergency_referral",
+                                            resolved_by="staff-psy-1", resolved_at=H(0.5), flagged_at=H(0)))]
+    s = safety_flags(table(events), H(3))
+    assert "flag-4" not in [f["flag_id"] for f in s["flags"]]
+    assert s["time_to_acknowledge"]["imminent"] == {"flags": 1, "median_minutes": 6.0, "max_minutes": 6.0}
+    assert s["time_to_resolve"]["imminent"]["median_minutes"] == 30.0
+    assert list(s["time_to_resolve"]) == ["imminent", "high"], "most severe first"

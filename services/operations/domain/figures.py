@@ -7,10 +7,8 @@ from statistics import median
 
 STAGES = ("referred", "assessed", "planned", "scheduled", "ready_for_step_down", "discharged",
           "follow_ups")
-SAFETY_GAP = ("Flags raised at aftercare check-ins are acknowledged, resolved and escalated by aftercare, "
-              "with events. Flags raised during an intake assessment have no acknowledgement or resolution "
-              "event yet (planning records a resolution through its API but publishes nothing): they stay "
-              "open here and are counted overdue after their deadline.")
+SAFETY_GAP = ("Every flag is answered where it was raised: intake's for assessments, aftercare's for "
+              "check-ins (acknowledged, resolved, escalated, each with its event). Times come from the events.")
 _SEVERITY_RANK = {"imminent": 0, "high": 1, "moderate": 2}
 
 Rows = dict[str, list[dict]]
