@@ -94,6 +94,13 @@ def test_an_answer_to_a_cancelled_follow_up_is_flagged_escalated_shown_overdue_a
         assert again.status_code == 409 and "action_taken" in again.json()["detail"]
     with stack.client("care_coordinator") as coordinator:
         assert coordinator.post(f"{aftercare_url}/safety-flags/{flag_id}/acknowledgement").status_code == 403
+    with stack.client(tenant="other-network") as outsider:   # outside the scope: exactly as if it did not exist
+        for path in (f"/safety-flags/{flag_id}", f"/safety-flags/{flag_id}/acknowledgement"):
+            method = outsider.get if path.endswith(flag_id) else outsider.post
+            r, absent = method(aftercare_url + path), method(aftercare_url + path.replace(flag_id, "sflag-none"))
+            assert r.status_code == absent.status_code == 404
+            assert r.json()["detail"] == absent.json()["detail"].replace("sflag-none", flag_id)
+        assert all(f["flag_id"] != flag_id for f in outsider.get(f"{aftercare_url}/safety-flags").json())
     reader.wait_for(lambda rs: reader.events(pid, "safety_flag_resolved.v1"), 30, "SafetyFlagResolved")
     assert reader.events(pid, "safety_flag_acknowledged.v1")[0]["data"]["acknowledged_by"] == "staff-clin-42"
     resolved = reader.events(pid, "safety_flag_resolved.v1")
