@@ -66,6 +66,7 @@ from .domain.sections import (
 )
 from .refusals import Conflict, Incomplete, NotPermitted, UnknownAssessment, UnknownParticipant
 from .tables import (
+    AdditionalInstrumentAnswer,
     Assessment,
     AssessmentSection,
     InstrumentResponse,
@@ -238,10 +239,25 @@ def _score(instrument: Instrument, cmd: InstrumentCommand, now: datetime) -> tup
     raise ValueError(f"no scoring for {instrument}")
 
 
+@dataclass(frozen=True)
+class Scored:
+    result: InstrumentResult
+    flag: SafetyFlag | None
+    additional: bool = False  # answered after the assessment completed: kept and flagged, nothing else
+
+    def __iter__(self):  # (result, flag), as before
+        return iter((self.result, self.flag))
+
+
 async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id: str, instrument: Instrument,
-                           cmd: InstrumentCommand) -> tuple[InstrumentResult, SafetyFlag | None]:
+                           cmd: InstrumentCommand) -> Scored:
     """Score one instrument; a safety finding is its own event, at once, before the
-    assessment completes (one per instrument; re-scoring raises another only when worse)."""
+    assessment completes (one per instrument; re-scoring raises another only when worse).
+    An answer after the assessment completed is never refused: it is kept as an additional
+    answer and its safety finding flagged (docs/safety.md); the decision stands."""
+    existing = await session.get(Assessment, assessment_id)
+    if existing is not None and existing.status == "completed":
+        return await _additional_answer(session, outbox, existing, instrument, cmd)
     assessment = await _open(session, assessment_id)
     now = _now()
     result, finding = _score(instrument, cmd, now)
@@ -260,24 +276,42 @@ async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id:
         raised = (await session.scalars(select(SafetyFlag.severity).where(
             SafetyFlag.assessment_id == assessment_id, SafetyFlag.instrument == instrument))).all()
         if all(more_severe(finding.severity, RiskSeverity(s)) for s in raised):
-            participant = await _participant(session, assessment.participant_id)
-            flag = SafetyFlag(id=new_id("flag"), assessment_id=assessment_id, instrument=instrument,
-                              participant_id=participant.id, episode_id=assessment.episode_id,
-                              tenant_id=participant.tenant_id, program_id=participant.program_id,
-                              severity=finding.severity, triggers=list(finding.triggers),
-                              disposition=finding.disposition, flagged_at=now, respond_by=finding.respond_by,
-                              current_deadline=finding.respond_by, status="open", escalation_level=0)
-            session.add(flag)
-            assessment.safety_flagged = True
-            outbox.add(SafetyRiskFlagged(
-                participant_id=assessment.participant_id, flag_id=flag.id, assessment_id=assessment_id,
-                severity=finding.severity, triggers=finding.triggers, flagged_at=now,
-                respond_by=finding.respond_by, instrument=instrument, episode_id=assessment.episode_id,
-                source=SafetySource.ASSESSMENT, disposition=finding.disposition),
-                _ctx(participant))
-            log.warning("safety.flagged", participant_id=assessment.participant_id, assessment_id=assessment_id,
-                        flag_id=flag.id, severity=str(finding.severity), respond_by=finding.respond_by.isoformat())
-    return result, flag
+            flag = await _raise_flag(session, outbox, assessment, instrument, finding, now)
+    return Scored(result, flag)
+
+
+async def _raise_flag(session: AsyncSession, outbox: Outbox, assessment: Assessment, instrument: Instrument,
+                      finding: SafetyFinding, now: datetime) -> SafetyFlag:
+    participant = await _participant(session, assessment.participant_id)
+    flag = SafetyFlag(id=new_id("flag"), assessment_id=assessment.id, instrument=instrument,
+                      participant_id=participant.id, episode_id=assessment.episode_id,
+                      tenant_id=participant.tenant_id, program_id=participant.program_id,
+                      severity=finding.severity, triggers=list(finding.triggers),
+                      disposition=finding.disposition, flagged_at=now, respond_by=finding.respond_by,
+                      current_deadline=finding.respond_by, status="open", escalation_level=0)
+    session.add(flag)
+    assessment.safety_flagged = True
+    outbox.add(SafetyRiskFlagged(
+        participant_id=assessment.participant_id, flag_id=flag.id, assessment_id=assessment.id,
+        severity=finding.severity, triggers=finding.triggers, flagged_at=now,
+        respond_by=finding.respond_by, instrument=instrument, episode_id=assessment.episode_id,
+        source=SafetySource.ASSESSMENT, disposition=finding.disposition),
+        _ctx(participant))
+    log.warning("safety.flagged", participant_id=assessment.participant_id, assessment_id=assessment.id,
+                flag_id=flag.id, severity=str(finding.severity), respond_by=finding.respond_by.isoformat())
+    return flag
+
+
+async def _additional_answer(session: AsyncSession, outbox: Outbox, assessment: Assessment,
+                             instrument: Instrument, cmd: InstrumentCommand) -> Scored:
+    now = _now()
+    result, finding = _score(instrument, cmd, now)
+    flag = await _raise_flag(session, outbox, assessment, instrument, finding, now) if finding else None
+    session.add(AdditionalInstrumentAnswer(
+        assessment_id=assessment.id, instrument=instrument, answers=cmd.model_dump(mode="json", exclude={
+            "administered_by"}), total=result.total, band=result.band,
+        administered_by=cmd.administered_by.staff_id, received_at=now, safety_flag_id=flag.id if flag else None))
+    return Scored(result, flag, additional=True)
 
 
 # --- evaluation and completion -----------------------------------------------------------

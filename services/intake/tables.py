@@ -114,6 +114,23 @@ class SafetyFlag(SafetyFlagColumns, IntakeBase):
     instrument: Mapped[str] = mapped_column(String(20))
 
 
+class AdditionalInstrumentAnswer(IntakeBase):
+    """An instrument answered after its assessment completed: kept (never refused) and, with a
+    safety finding, flagged; the completed assessment's scores and decision do not change."""
+
+    __tablename__ = "additional_instrument_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
+    instrument: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(40))
+    administered_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    safety_flag_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class IdempotentRequest(IntakeBase):
     """A request made with an ``Idempotency-Key``: its fingerprint and the answer given,
     stored in the transaction of its effects, so a retry gets the same answer and

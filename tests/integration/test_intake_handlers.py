@@ -250,3 +250,23 @@ async def test_intake_owns_its_flags_the_sweep_escalates_and_a_clinician_resolve
     even_later = late + timedelta(days=1)
     n = await tx(db, lambda s, o: recording.escalate_overdue(s, o, SafetyFlag, even_later, ladder, EVENTS))
     assert n == 1, "only the unanswered flag reaches the director"
+
+
+async def test_an_instrument_answered_after_completion_is_kept_and_flagged_never_refused(db, keys):
+    from services.intake.tables import AdditionalInstrumentAnswer
+
+    pid = await refer(db, 1)
+    aid = await run_assessment(db, keys, pid, assessment(1))
+    by = assessment(1)["completion"]["signer"]
+    late = c.Phq9(administered_by=by, items=[1] * 8 + [3])
+    scored = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, late))
+    assert scored.additional and scored.flag is not None and scored.flag.severity == "high"
+    flags = await outbox_events(db, "safety_risk_flagged")
+    assert [(f["assessment_id"], f["severity"], f["triggers"]) for f in flags] == [(aid, "high", ["phq9_item9"])]
+    assert len(await outbox_events(db, "assessment_completed")) == 1, "the decision stands"
+    calm = c.Phq9(administered_by=by, items=[0] * 9)
+    again = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, calm))
+    assert again.additional and again.flag is None
+    async with db.sessions() as s:
+        kept = (await s.scalars(select(AdditionalInstrumentAnswer).order_by(AdditionalInstrumentAnswer.id))).all()
+    assert [(k.total, k.safety_flag_id) for k in kept] == [(11, scored.flag.id), (0, None)]
