@@ -22,7 +22,7 @@ router = APIRouter(tags=["safety flags"])
 
 
 class Resolution(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action_taken": "safety_plan"}]})
 
     action_taken: SafetyAction = Field(description="What was done, as a code; who did it is the token's subject")
 
