@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.clinical_safety import recording
 from services.clinical_safety.flags import FlagConflict, FlagStatus
 from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
 from services.contracts.base import Id
@@ -244,6 +245,14 @@ def _flag(f: SafetyFlag, now: datetime) -> dict:
     return safety_flags.describe(f, now)
 
 
+def _actor(access: Access) -> str:
+    """The token's subject, as the staff id the events record (never a body field)."""
+    try:
+        return recording.actor(access.principal.subject)
+    except ValueError as exc:
+        raise HTTPException(403, str(exc)) from None
+
+
 async def _flag_in_scope(s: AsyncSession, access: Access, flag_id: str, lock: bool = False) -> SafetyFlag:
     try:
         flag = await safety_flags.get_flag(s, flag_id, lock)
@@ -289,7 +298,7 @@ async def acknowledge_safety_flag(flag_id: Id, request: Request,
     now = _aftercare(request).clock()
     async with _uow(request) as uow:
         flag = await _flag_in_scope(uow.session, access, flag_id, lock=True)
-        safety_flags.acknowledge(uow.outbox, flag, access.principal.subject, now)
+        safety_flags.acknowledge(uow.outbox, flag, _actor(access), now)
     return _flag(flag, now)
 
 
@@ -303,7 +312,7 @@ async def resolve_safety_flag(flag_id: Id, body: Resolution, request: Request,
     try:
         async with _uow(request) as uow:
             flag = await _flag_in_scope(uow.session, access, flag_id, lock=True)
-            safety_flags.resolve(uow.outbox, flag, body.action_taken, access.principal.subject, now)
+            safety_flags.resolve(uow.outbox, flag, body.action_taken, _actor(access), now)
     except FlagConflict as exc:
         raise HTTPException(409, f"{exc.field}: {exc}") from None
     return _flag(flag, now)

@@ -5,6 +5,7 @@ aftercare (check-in flags). Not pure: it changes rows and writes events; the rul
 ``flags`` and ``triage``."""
 
 import asyncio
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -74,6 +75,17 @@ def describe(flag, now: datetime) -> dict:
             "current_deadline": flag.current_deadline.isoformat(),
             "acknowledged_at": iso(flag.acknowledged_at), "acknowledged_by": flag.acknowledged_by,
             "resolved_at": iso(flag.resolved_at), "resolved_by": flag.resolved_by, "action_taken": flag.action_taken}
+
+
+STAFF_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # services.contracts.base.Id: what events may carry
+
+
+def actor(subject: str) -> str:
+    """The token's subject as the staff id the events record; ValueError when it cannot be one."""
+    if not STAFF_ID.fullmatch(subject):
+        raise ValueError("the token's subject (sub) is not a staff id the events can record "
+                         "(1-64 of A-Z a-z 0-9 _ . : -)")
+    return subject
 
 
 def _acknowledged(outbox: Outbox, flag, actor: str, now: datetime, events: FlagEvents) -> None:

@@ -27,6 +27,13 @@ class Resolution(BaseModel):
     action_taken: SafetyAction = Field(description="What was done, as a code; who did it is the token's subject")
 
 
+def _actor(access: Access) -> str:
+    try:
+        return recording.actor(access.principal.subject)
+    except ValueError as exc:
+        raise HTTPException(403, str(exc)) from None
+
+
 async def _in_scope(s: AsyncSession, access: Access, flag_id: str, lock: bool = False) -> SafetyFlag:
     q = select(SafetyFlag).where(SafetyFlag.id == flag_id)
     flag = await s.scalar(q.with_for_update() if lock else q)
@@ -69,7 +76,7 @@ async def acknowledge_safety_flag(flag_id: Id, request: Request,
     at = safety_flags.now()
     async with request.app.state.runtime.unit_of_work() as uow:
         flag = await _in_scope(uow.session, access, flag_id, lock=True)
-        recording.acknowledge(uow.outbox, flag, access.principal.subject, at, safety_flags.EVENTS)
+        recording.acknowledge(uow.outbox, flag, _actor(access), at, safety_flags.EVENTS)
     return safety_flags.describe(flag, at)
 
 
@@ -83,8 +90,7 @@ async def resolve_safety_flag(flag_id: Id, body: Resolution, request: Request,
     try:
         async with request.app.state.runtime.unit_of_work() as uow:
             flag = await _in_scope(uow.session, access, flag_id, lock=True)
-            recording.resolve(uow.outbox, flag, body.action_taken, access.principal.subject, at,
-                              safety_flags.EVENTS)
+            recording.resolve(uow.outbox, flag, body.action_taken, _actor(access), at, safety_flags.EVENTS)
     except FlagConflict as exc:
         raise HTTPException(409, f"{exc.field}: {exc}") from None
     return safety_flags.describe(flag, at)

@@ -86,3 +86,14 @@ def test_resolving_again_same_action_is_a_no_op_another_action_a_conflict():
 def test_a_ladder_needs_one_window_per_role():
     with pytest.raises(ValueError):
         EscalationLadder(("a", "b"), (timedelta(1),))
+
+
+@pytest.mark.parametrize("subject, ok", [("staff-clin-42", True), ("dev-clinician", True), ("auth0|123", False),
+                                         ("", False), ("x" * 65, False)])
+def test_the_actor_is_the_tokens_subject_when_events_can_record_it(subject, ok):
+    from services.clinical_safety.recording import actor
+    if ok:
+        assert actor(subject) == subject
+    else:
+        with pytest.raises(ValueError, match="sub"):
+            actor(subject)
