@@ -40,7 +40,7 @@ from .domain.follow_up_rules import CheckIn
 from . import safety_flags
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
 from .safety_flags import UnknownSafetyFlag
-from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
+from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
 from .notifications import ReminderNotSent
 
 router = APIRouter(tags=["aftercare"])
@@ -329,10 +329,21 @@ async def get_aftercare(participant_id: Id, request: Request,
                                       .order_by(FollowUp.due_at))).all()
         tasks = (await s.scalars(select(OutreachTask).where(OutreachTask.participant_id == participant_id)
                                  .order_by(OutreachTask.created_at))).all()
+        extra = (await s.scalars(select(AdditionalAnswer).where(AdditionalAnswer.participant_id == participant_id)
+                                 .order_by(AdditionalAnswer.received_at))).all()
+        flags = (await s.scalars(select(SafetyFlag).where(SafetyFlag.participant_id == participant_id)
+                                 .order_by(SafetyFlag.flagged_at))).all()
     if not plans:
         raise HTTPException(404, f"no aftercare for participant: {participant_id}")
+    now = _aftercare(request).clock()
     return {**_plan(plans[-1]), "follow_ups": [_follow_up(f) for f in follow_ups],
-            "outreach_tasks": [_task(t) for t in tasks]}
+            "outreach_tasks": [_task(t) for t in tasks],
+            "additional_answers": [{"answer_id": a.id, "follow_up_id": a.follow_up_id,
+                                    "follow_up_status": a.follow_up_status, "answers": a.answers,
+                                    "how_they_say_they_are": a.how_they_say_they_are,
+                                    "received_at": a.received_at.isoformat(), "safety_flag_id": a.safety_flag_id}
+                                   for a in extra],
+            "safety_flags": [_flag(f, now) for f in flags]}
 
 
 @router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan", responses=errors(404))

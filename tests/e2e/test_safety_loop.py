@@ -52,6 +52,10 @@ def test_an_answer_to_a_cancelled_follow_up_is_flagged_escalated_shown_overdue_a
         assert r.status_code == 200, r.text
         answer = r.json()
         assert answer["additional_answer"] and answer["status"] == "cancelled"
+        record = api.aftercare(http, stack.urls(), pid)
+        kept = [a for a in record["additional_answers"] if a["follow_up_id"] == d30]
+        assert len(kept) == 1 and kept[0]["answers"]["phq9_item9"] == 2 and kept[0]["how_they_say_they_are"] == WORDS
+        assert kept[0]["safety_flag_id"] == answer["safety_flag"]["flag_id"] == record["safety_flags"][0]["flag_id"]
         flag = answer["safety_flag"]
         assert (flag["severity"], flag["follow_up_status"], flag["disposition"]) == (
             "high", "cancelled", "same_day_suicide_risk_assessment")
