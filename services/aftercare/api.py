@@ -11,9 +11,23 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Query, Request
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
+from services.clinical_safety import recording
+from services.clinical_safety.flags import FlagConflict, FlagStatus
+from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
 from services.contracts.base import Id
+from services.contracts.codes import SafetyAction
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +37,10 @@ from services.security.roles import Permission
 from services.web.error_responses import errors
 
 from .domain.follow_up_rules import CheckIn
+from . import safety_flags
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
-from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact
+from .safety_flags import UnknownSafetyFlag
+from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
 
 router = APIRouter(tags=["aftercare"])
 
@@ -32,7 +48,35 @@ Line = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Lines = Annotated[list[Line], Field(min_length=1, max_length=30)]
 
 
+class CssrsScreener(BaseModel):
+    """The C-SSRS screener (recent), when the check-in asks it; Q3-Q5 only after a yes to Q2,
+    the 3-month question only after a yes to Q6 (the screener's skip logic)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q1: StrictBool
+    q2: StrictBool
+    q3: StrictBool | None = None
+    q4: StrictBool | None = None
+    q5: StrictBool | None = None
+    q6: StrictBool
+    q6_past_3_months: StrictBool | None = None
+
+    def answers(self) -> CssrsAnswers:
+        return CssrsAnswers(self.q1, self.q2, self.q3, self.q4, self.q5, self.q6, self.q6_past_3_months)
+
+    @model_validator(mode="after")
+    def _skip_logic(self):
+        try:
+            check_cssrs(self.answers())
+        except ItemError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
 class RecordCheckIn(BaseModel):
+    """An answer is never refused because of the follow-up's state (docs/safety.md)."""
+
     model_config = ConfigDict(extra="forbid")
 
     phq9_total: StrictInt = Field(ge=0, le=27)
@@ -41,7 +85,14 @@ class RecordCheckIn(BaseModel):
     engaged_with_step_down_provider: StrictBool
     housing_stable: StrictBool
     work_or_school_stable: StrictBool
+    cssrs: CssrsScreener | None = None
     how_they_say_they_are: str = Field(default="", max_length=4000, description="stays in aftercare")
+
+
+class Resolution(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action_taken": "safety_plan"}]})
+
+    action_taken: SafetyAction = Field(description="What was done, as a code; who did it is the token's subject")
 
 
 class FlowCall(BaseModel):
@@ -165,20 +216,103 @@ async def grace_check(follow_up_id: Id, request: Request, body: FlowCall | None 
     return {**_follow_up(fu), "grace_outcome": str(outcome)}
 
 
-@router.post("/follow-ups/{follow_up_id}/check-in", responses=errors(404, 409))
+@router.post("/follow-ups/{follow_up_id}/check-in", responses=errors(404))
 async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request,
                         access: Access = authorized(Permission.AFTERCARE_WRITE, "follow_up.check_in")) -> dict:
-    check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are"}))
+    """Stored whatever the follow-up's state; a safety finding raises a flag (``safety_flag``). To
+    a follow-up already completed or cancelled it is an additional answer (``additional_answer``)."""
+    check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are", "cssrs"}),
+                       cssrs=body.cssrs.answers() if body.cssrs else None)
     try:
         async with _uow(request) as uow:
             await _follow_up_in_scope(uow.session, access, follow_up_id)
-            fu = await _aftercare(request).record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
-                                                           body.how_they_say_they_are)
+            done = await _aftercare(request).record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
+                                                             body.how_they_say_they_are)
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    except FollowUpConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    return _follow_up(fu)
+    now = _aftercare(request).clock()
+    return {**_follow_up(done.follow_up), "additional_answer": done.additional,
+            "safety_flag": _flag(done.safety_flag, now) if done.safety_flag else None}
+
+
+# -- safety flags raised at check-ins (aftercare owns them; docs/safety.md) ---------------------
+
+
+def _flag(f: SafetyFlag, now: datetime) -> dict:
+    return safety_flags.describe(f, now)
+
+
+def _actor(access: Access) -> str:
+    """The token's subject, as the staff id the events record (never a body field)."""
+    try:
+        return recording.actor(access.principal.subject)
+    except ValueError as exc:
+        raise HTTPException(403, str(exc)) from None
+
+
+async def _flag_in_scope(s: AsyncSession, access: Access, flag_id: str, lock: bool = False) -> SafetyFlag:
+    try:
+        flag = await safety_flags.get_flag(s, flag_id, lock)
+    except UnknownSafetyFlag:
+        flag = None
+    access.resource = f"safety_flag:{flag_id}"
+    if flag is None or not access.admits(flag.participant_id, flag.tenant_id, flag.program_id):
+        raise HTTPException(404, f"unknown safety flag: {flag_id}")
+    return flag
+
+
+@router.get("/safety-flags")
+async def list_safety_flags(request: Request,
+                            status: str = Query("unresolved", pattern=r"^(unresolved|open|acknowledged|resolved)$"),
+                            access: Access = authorized(Permission.SAFETY_FLAG_READ, "safety_flags.list")
+                            ) -> list[dict]:
+    """The caller's tenant and programs only; overdue flags first, then by deadline."""
+    wanted = ([FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED] if status == "unresolved" else [FlagStatus(status)])
+    async with request.app.state.runtime.db.sessions() as s:
+        rows = (await s.scalars(select(SafetyFlag).where(
+            SafetyFlag.status.in_(wanted), SafetyFlag.tenant_id == access.tenant,
+            SafetyFlag.program_id.in_(access.principal.programs)).order_by(SafetyFlag.respond_by))).all()
+    now = _aftercare(request).clock()
+    out = sorted((_flag(f, now) for f in rows), key=lambda f: not f["overdue"])
+    for f in rows:
+        access.saw(f.participant_id, f.program_id)
+    return out
+
+
+@router.get("/safety-flags/{flag_id}", responses=errors(404))
+async def get_safety_flag(flag_id: Id, request: Request,
+                          access: Access = authorized(Permission.SAFETY_FLAG_READ, "safety_flag.read")) -> dict:
+    async with request.app.state.runtime.db.sessions() as s:
+        flag = await _flag_in_scope(s, access, flag_id)
+    return _flag(flag, _aftercare(request).clock())
+
+
+@router.post("/safety-flags/{flag_id}/acknowledgement", responses=errors(404))
+async def acknowledge_safety_flag(flag_id: Id, request: Request,
+                                  access: Access = authorized(Permission.SAFETY_FLAG_RESPOND,
+                                                              "safety_flag.acknowledge")) -> dict:
+    """The clinician named by the token takes the flag: its escalation stops. Idempotent."""
+    now = _aftercare(request).clock()
+    async with _uow(request) as uow:
+        flag = await _flag_in_scope(uow.session, access, flag_id, lock=True)
+        safety_flags.acknowledge(uow.outbox, flag, _actor(access), now)
+    return _flag(flag, now)
+
+
+@router.post("/safety-flags/{flag_id}/resolution", responses=errors(404, 409))
+async def resolve_safety_flag(flag_id: Id, body: Resolution, request: Request,
+                              access: Access = authorized(Permission.SAFETY_FLAG_RESPOND, "safety_flag.resolve")
+                              ) -> dict:
+    """What was done, as a code, by the clinician named by the token (acknowledging it too if
+    nobody had). Again with the same action: unchanged; with another: 409 naming action_taken."""
+    now = _aftercare(request).clock()
+    try:
+        async with _uow(request) as uow:
+            flag = await _flag_in_scope(uow.session, access, flag_id, lock=True)
+            safety_flags.resolve(uow.outbox, flag, body.action_taken, _actor(access), now)
+    except FlagConflict as exc:
+        raise HTTPException(409, f"{exc.field}: {exc}") from None
+    return _flag(flag, now)
 
 
 @router.get("/participants/{participant_id}/aftercare", responses=errors(404))
@@ -192,10 +326,21 @@ async def get_aftercare(participant_id: Id, request: Request,
                                       .order_by(FollowUp.due_at))).all()
         tasks = (await s.scalars(select(OutreachTask).where(OutreachTask.participant_id == participant_id)
                                  .order_by(OutreachTask.created_at))).all()
+        extra = (await s.scalars(select(AdditionalAnswer).where(AdditionalAnswer.participant_id == participant_id)
+                                 .order_by(AdditionalAnswer.received_at))).all()
+        flags = (await s.scalars(select(SafetyFlag).where(SafetyFlag.participant_id == participant_id)
+                                 .order_by(SafetyFlag.flagged_at))).all()
     if not plans:
         raise HTTPException(404, f"no aftercare for participant: {participant_id}")
+    now = _aftercare(request).clock()
     return {**_plan(plans[-1]), "follow_ups": [_follow_up(f) for f in follow_ups],
-            "outreach_tasks": [_task(t) for t in tasks]}
+            "outreach_tasks": [_task(t) for t in tasks],
+            "additional_answers": [{"answer_id": a.id, "follow_up_id": a.follow_up_id,
+                                    "follow_up_status": a.follow_up_status, "answers": a.answers,
+                                    "how_they_say_they_are": a.how_they_say_they_are,
+                                    "received_at": a.received_at.isoformat(), "safety_flag_id": a.safety_flag_id}
+                                   for a in extra],
+            "safety_flags": [_flag(f, now) for f in flags]}
 
 
 @router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan", responses=errors(404))

@@ -1,5 +1,5 @@
-"""Wires aftercare: routes, handlers, tables, and the dispatcher with its Prefect and
-notification adapters."""
+"""Wires aftercare: routes, handlers, tables, and its background workers: the dispatcher (with
+its Prefect and notification adapters) and the safety sweep (escalates unacknowledged flags)."""
 
 from services.eventing.runtime import build_service
 from services.eventing.settings import ContinuumSettings, service_settings
@@ -9,6 +9,7 @@ from .dispatcher import FollowUpDispatcher
 from .follow_up_scheduler import PrefectFollowUpScheduler
 from .handlers import Aftercare
 from .notifications import FileNotifier, ReminderNotifier, SmtpSender
+from .safety_flags import sweep
 from .settings import AftercareSettings
 from .tables import AftercareBase
 
@@ -21,15 +22,16 @@ def create_app():
             if settings.smtp_host else None)
     aftercare = Aftercare(settings=settings)
 
-    def dispatcher(rt) -> list[FollowUpDispatcher]:
+    def workers(rt) -> list:
         scheduler = PrefectFollowUpScheduler(f"http://{http.http_host}:{http.http_port}",
                                              idempotency_prefix=base.topic_prefix)
         notifier = ReminderNotifier(
             FileNotifier(settings.notifications_file or base.data_dir / "notifications.jsonl"), smtp)
         rt.extras["dispatcher"] = FollowUpDispatcher(rt, scheduler, notifier)
-        return [rt.extras["dispatcher"]]
+        rt.extras["safety_sweep"] = sweep(rt.unit_of_work, settings, aftercare.clock)
+        return [rt.extras["dispatcher"], rt.extras["safety_sweep"]]
 
     api = build_service("aftercare", routers=[router], handlers=aftercare.handlers(),
-                        metadatas=(AftercareBase.metadata,), title="Continuum aftercare", workers=dispatcher)
+                        metadatas=(AftercareBase.metadata,), title="Continuum aftercare", workers=workers)
     api.state.runtime.extras["aftercare"] = aftercare
     return api

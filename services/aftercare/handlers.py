@@ -3,7 +3,7 @@ follow-ups; the relapse-prevention plan and its confirmation; opening, answering
 missing check-ins (with escalation); the way back up; readmission."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -27,11 +27,19 @@ from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
 
 from .domain.cadence import cadence_for
-from .domain.follow_up_rules import CheckIn, check_in_status, follow_up_due_times, relapse_risk, step_down_services
+from . import safety_flags
+from .domain.follow_up_rules import (
+    CheckIn,
+    check_in_safety,
+    check_in_status,
+    follow_up_due_times,
+    relapse_risk,
+    step_down_services,
+)
 from .domain.missed import GraceOutcome, escalation_for, grace_deadline, grace_outcome
 from .domain.step_up import RemainingFollowUps, is_readmission, remaining_follow_ups
 from .settings import AftercareSettings
-from .tables import AftercarePlan, FollowUp, OutreachTask, ReminderContact
+from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
 
 log = get_logger(__name__)
 
@@ -48,6 +56,13 @@ class NoAftercarePlan(LookupError):
 
 class FollowUpConflict(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class CheckInRecorded:
+    follow_up: FollowUp
+    safety_flag: SafetyFlag | None
+    additional: bool = False  # the follow-up was already completed or cancelled
 
 
 @dataclass
@@ -216,16 +231,24 @@ class Aftercare:
         return fu, outcome
 
     async def record_check_in(self, session: AsyncSession, outbox: Outbox, follow_up_id: str,
-                              check_in: CheckIn, how_they_say_they_are: str = "") -> FollowUp:
+                              check_in: CheckIn, how_they_say_they_are: str = "") -> CheckInRecorded:
+        """Every answer is stored and any safety finding raises a flag, whatever the follow-up's
+        state. An answer to a follow-up already completed or cancelled is an additional answer:
+        kept for the care team, not a completion (the first answer stands; no second
+        FollowUpCompleted, no second way back up)."""
         fu = await self._follow_up(session, follow_up_id)
-        if fu.status == "completed":
-            raise FollowUpConflict(f"follow-up {follow_up_id} is already completed")
-        if fu.status == "cancelled":
-            raise FollowUpConflict(f"follow-up {follow_up_id} was cancelled")
         now = self.clock()
+        finding = check_in_safety(check_in, now, self.settings.time_scale)
+        flag = safety_flags.raise_flag(session, outbox, fu, check_in, finding, now) if finding else None
+        if fu.status in ("completed", "cancelled"):
+            session.add(AdditionalAnswer(
+                id=new_id("ans"), follow_up_id=fu.id, participant_id=fu.participant_id, follow_up_status=fu.status,
+                answers=asdict(check_in), how_they_say_they_are=how_they_say_they_are or None, received_at=now,
+                safety_flag_id=flag.id if flag else None))
+            return CheckInRecorded(fu, flag, additional=True)
         status = check_in_status(check_in)
         fu.status, fu.completed_at, fu.result = "completed", now, status  # a late answer to a miss counts too
-        fu.answers = check_in.__dict__
+        fu.answers = asdict(check_in)
         fu.how_they_say_they_are = how_they_say_they_are or None
         ctx = EventContext.new(fu.tenant_id, fu.program_id)
         outbox.add(FollowUpCompleted(participant_id=fu.participant_id, follow_up_id=fu.id,
@@ -240,14 +263,15 @@ class Aftercare:
                 select(FollowUp).where(FollowUp.episode_id == fu.episode_id, FollowUp.due_at > fu.due_at,
                                        FollowUp.status.in_(PENDING)).order_by(FollowUp.due_at))).all()
             await self._cancel(outbox, list(later), "stepped_up", ctx)
-        return fu
+        return CheckInRecorded(fu, flag)
 
     # -- measures ---------------------------------------------------------------------------
 
     async def follow_up_measures(self, session: AsyncSession, tenant_id: str, programs: tuple[str, ...],
                                  as_of: datetime | None = None, program_id: str | None = None) -> dict:
-        """The measures over one tenant's programs (``programs``, or only ``program_id``)."""
-        from .domain.measures import follow_up_measure
+        """The measures over one tenant's programs (``programs``, or only ``program_id``), in each
+        program's local calendar days; a readmission to the IOP counts as a follow-up visit."""
+        from .domain.measures import Discharge, follow_up_measure
 
         now = as_of or self.clock()
         q = select(AftercarePlan).where(AftercarePlan.tenant_id == tenant_id, AftercarePlan.program_id.in_(programs))
@@ -258,7 +282,12 @@ class Aftercare:
         for episode_id, at in (await session.execute(
                 select(FollowUp.episode_id, FollowUp.completed_at).where(FollowUp.completed_at.is_not(None)))).all():
             completed.setdefault(episode_id, []).append(at)
-        discharges = [(p.discharged_at, completed.get(p.episode_id, [])) for p in plans]
+        readmitted: dict[str, datetime] = {}
+        readmissions = select(FollowUp.episode_id, FollowUp.cancelled_at).where(FollowUp.cancel_reason == "readmitted")
+        for episode_id, at in (await session.execute(readmissions)).all():
+            readmitted[episode_id] = min(at, readmitted.get(episode_id, at))
+        discharges = [Discharge(p.discharged_at, completed.get(p.episode_id, []), readmitted.get(p.episode_id),
+                                tz=self.settings.zone_of(p.program_id)) for p in plans]
         result = {"as_of": now.isoformat(), "day_length_seconds": self.settings.day_length_seconds}
         for days in (7, 30):
             m = follow_up_measure(discharges, days, now, self.day)

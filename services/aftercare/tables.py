@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.clinical_safety.recording import SafetyFlagColumns
 from services.eventing.database import UtcDateTime, utcnow
 
 
@@ -102,3 +103,30 @@ class OutreachTask(AftercareBase):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     outcome_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AdditionalAnswer(AftercareBase):
+    """An answer to a follow-up already completed or cancelled: kept (never refused), not a
+    completion. Its safety part raises a flag like any answer; the rest is for the care team."""
+
+    __tablename__ = "additional_answers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    follow_up_id: Mapped[str] = mapped_column(String(64), index=True)
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    follow_up_status: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict] = mapped_column(JSON)
+    how_they_say_they_are: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    safety_flag_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SafetyFlag(SafetyFlagColumns, AftercareBase):
+    """A safety flag raised at a check-in; aftercare owns it: open -> acknowledged -> resolved,
+    escalated while nobody acknowledges it (services.clinical_safety)."""
+
+    __tablename__ = "safety_flags"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    follow_up_id: Mapped[str] = mapped_column(String(64), index=True)
+    follow_up_status: Mapped[str] = mapped_column(String(20))

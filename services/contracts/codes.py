@@ -173,3 +173,32 @@ class RelapseRisk(StrEnum):
     AT_RISK = "at_risk"
     RELAPSE = "relapse"
     SAFETY = "safety"
+
+
+class SafetyDisposition(StrEnum):
+    """What a safety finding calls for, from the triage table (services.clinical_safety.triage)."""
+
+    EMERGENCY_EVALUATION = "emergency_evaluation"  # level 4 / emergency referral, now
+    SAME_DAY_EVALUATION_FOR_HOSPITALISATION = "same_day_evaluation_for_hospitalisation"
+    SAME_DAY_SUICIDE_RISK_ASSESSMENT = "same_day_suicide_risk_assessment"
+    BEHAVIOURAL_HEALTH_EVALUATION = "behavioural_health_evaluation"
+    SUICIDE_RISK_ASSESSMENT = "suicide_risk_assessment"
+
+
+class SafetySource(StrEnum):
+    """Where a safety-relevant answer was taken."""
+
+    ASSESSMENT = "assessment"
+    AFTERCARE_CHECK_IN = "aftercare_check_in"
+
+
+class SafetyAction(StrEnum):
+    """What a clinician did about a safety flag (SafetyFlagResolved.action_taken)."""
+
+    SAFETY_PLAN = "safety_plan"
+    CRISIS_EVALUATION = "crisis_evaluation"
+    SAME_DAY_EVALUATION = "same_day_evaluation"
+    EMERGENCY_REFERRAL = "emergency_referral"
+    HOSPITALISATION = "hospitalisation"
+    LEVEL_OF_CARE_CHANGE = "level_of_care_change"
+    ASSESSED_NO_CURRENT_RISK = "assessed_no_current_risk"

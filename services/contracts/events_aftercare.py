@@ -5,7 +5,16 @@ from datetime import date, datetime
 from pydantic import Field
 
 from .base import Event, Id, event
-from .codes import AftercareService, FollowUpStatus, LevelOfCare, RelapseRisk
+from .codes import (
+    AftercareService,
+    FollowUpStatus,
+    LevelOfCare,
+    RelapseRisk,
+    RiskSeverity,
+    SafetyDisposition,
+    SafetySource,
+)
+from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
 
 
 @event("aftercare", "aftercare_plan_created")
@@ -99,3 +108,44 @@ class FollowUpCancelled(Event):
     episode_id: Id
     reason_code: str = Field(description="e.g. 'readmitted', 'stepped_up'")
     cancelled_at: datetime
+
+
+# --- safety flags raised at check-ins: aftercare took the answer, aftercare owns the flag -------
+
+
+@event("aftercare", "safety_risk_flagged")
+class CheckInSafetyRiskFlagged(Event):
+    """A safety-relevant answer at an aftercare check-in (PHQ-9 item 9 above 0 or a positive
+    C-SSRS screen), whatever the follow-up's state: a late answer, or one to a follow-up
+    already completed or cancelled, is stored and flagged, never refused. Aftercare owns the
+    flag: acknowledgement, resolution and escalation follow as aftercare events."""
+
+    flag_id: Id
+    episode_id: Id
+    follow_up_id: Id
+    source: SafetySource = SafetySource.AFTERCARE_CHECK_IN
+    follow_up_status: str = Field(description="The follow-up's state when the answer came: scheduled, open, "
+                                  "missed, completed (an additional answer) or cancelled")
+    severity: RiskSeverity
+    triggers: tuple[str, ...] = Field(description="Codes, e.g. 'phq9_item9', 'cssrs_high_risk'")
+    disposition: SafetyDisposition = Field(description="What the triage table calls for")
+    phq9_item9: int | None = Field(default=None, ge=0, le=3)
+    cssrs_risk: str | None = Field(default=None, description="The C-SSRS screener's triage: low, moderate, high")
+    flagged_at: datetime
+    respond_by: datetime
+
+
+@event("aftercare", "safety_flag_acknowledged")
+class SafetyFlagAcknowledged(SafetyFlagAcknowledgedFields):
+    """A clinician (the token's subject) took a check-in flag: its escalation stops."""
+
+
+@event("aftercare", "safety_flag_resolved")
+class SafetyFlagResolved(SafetyFlagResolvedFields):
+    """A clinician (the token's subject) resolved a check-in flag, with the action taken."""
+
+
+@event("aftercare", "safety_flag_escalated")
+class SafetyFlagEscalated(SafetyFlagEscalatedFields):
+    """Nobody acknowledged a check-in flag by its deadline: it goes up the ladder (on-call
+    clinician, clinical supervisor, program director) with a new deadline."""

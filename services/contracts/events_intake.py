@@ -5,6 +5,7 @@ from datetime import datetime, time
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Event, Id, event
+from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
 from .sealed import SealedValue
 from .codes import (
     AsamDimension,
@@ -16,6 +17,8 @@ from .codes import (
     LevelOfCare,
     ReferralSource,
     RiskSeverity,
+    SafetyDisposition,
+    SafetySource,
     Strength,
     Weekday,
 )
@@ -119,6 +122,9 @@ class AssessmentCompleted(Event):
     safety_flag_ids: tuple[Id, ...] = Field(
         default=(), description="The SafetyRiskFlagged events raised during this assessment")
     signatures: tuple[SectionSignature, ...] = ()
+    confirmed_by: Id | None = Field(
+        default=None, description="Staff id of the clinician who confirmed a recommendation that needed it "
+        "(rationale codes 'needs_confirmation:...')")
 
 
 @event("intake", "safety_risk_flagged")
@@ -127,11 +133,30 @@ class SafetyRiskFlagged(Event):
     assessment_id: Id
     severity: RiskSeverity
     triggers: tuple[str, ...] = Field(
-        description="Codes, e.g. 'phq9_item9', 'cssrs_low_risk', 'cssrs_moderate_risk', 'cssrs_high_risk'")
+        description="Codes, e.g. 'phq9_item9', 'cssrs_low_risk', 'cssrs_moderate_risk', 'cssrs_high_risk', "
+        "'cssrs_imminent_risk'")
     flagged_at: datetime
     respond_by: datetime
     instrument: Instrument | None = Field(default=None, description="The instrument whose answers raised it")
     episode_id: Id | None = None
+    source: SafetySource | None = Field(default=None, description="Where the answer was taken (an assessment)")
+    disposition: SafetyDisposition | None = Field(default=None, description="What the triage table calls for")
+
+
+@event("intake", "safety_flag_acknowledged")
+class AssessmentSafetyFlagAcknowledged(SafetyFlagAcknowledgedFields):
+    """A clinician (the token's subject) took a flag raised during an assessment: its escalation stops."""
+
+
+@event("intake", "safety_flag_resolved")
+class AssessmentSafetyFlagResolved(SafetyFlagResolvedFields):
+    """A clinician (the token's subject) resolved a flag raised during an assessment, with the action taken."""
+
+
+@event("intake", "safety_flag_escalated")
+class AssessmentSafetyFlagEscalated(SafetyFlagEscalatedFields):
+    """Nobody acknowledged a flag raised during an assessment by its deadline: it goes up the
+    ladder (on-call clinician, clinical supervisor, program director) with a new deadline."""
 
 
 @event("intake", "referred_out")

@@ -145,6 +145,8 @@ class ProgressReviewed(Event):
     trigger: str | None = Field(default=None, description="e.g. reassessment, attendance, goal_met, requested")
     phq9_baseline: int | None = Field(default=None, ge=0)
     phq9_latest: int | None = Field(default=None, ge=0)
+    phq9_previous: int | None = Field(default=None, ge=0, description="The score before the latest")
+    phq9_best: int | None = Field(default=None, ge=0, description="The lowest score so far, baseline included")
     goals_met: int | None = Field(default=None, ge=0)
     goals_total: int | None = Field(default=None, ge=0)
     open_safety_flags: int | None = Field(default=None, ge=0)

@@ -196,9 +196,10 @@ def _instrument_route(instrument: Instrument, model: type[BaseModel]) -> None:
                     idempotency_key: str | None = IdempotencyKey,
                     access: Access = authorized(Permission.ASSESSMENT_WRITE, f"instrument.{instrument.value}.score")):
         async def act(uow: UnitOfWork) -> dict:
-            result, flag = await handlers.score_instrument(uow.session, uow.outbox, assessment_id, instrument, body)
+            scored = await handlers.score_instrument(uow.session, uow.outbox, assessment_id, instrument, body)
+            result, flag = scored
             return {"assessment_id": assessment_id, "instrument": instrument.value, "total": result.total,
-                    "band": result.band,
+                    "band": result.band, "additional_answer": scored.additional,
                     "safety_flag": None if flag is None else {
                         "flag_id": flag.id, "severity": flag.severity, "triggers": flag.triggers,
                         "respond_by": flag.respond_by.isoformat()}}
@@ -254,7 +255,8 @@ async def get_assessment(assessment_id: Id, request: Request,
             try:
                 ev = await handlers.evaluate(s, a)
                 provisional = {"level_of_care": ev.rule.level.value, "rationale_codes": list(ev.rule.rationale),
-                               "dimensions": {d.value: r for d, r in ev.ratings.items()}}
+                               "dimensions": {d.value: r for d, r in ev.ratings.items()},
+                               "needs_confirmation": list(ev.rule.needs_confirmation)}
             except Incomplete as exc:
                 provisional = {"missing": exc.details}
     return {**_outcome(a), "provisional_recommendation": provisional,

@@ -1,5 +1,6 @@
-"""Wires intake: its routes, its event handlers, its tables and the deployment's key
-management (goals are sealed for the participant) into one service process."""
+"""Wires intake: its routes, its event handlers, its tables, the deployment's key management
+(goals are sealed for the participant) and the sweep that escalates unacknowledged safety flags
+into one service process."""
 
 from services.eventing.runtime import build_service
 from services.privacy.settings import local_key_management
@@ -7,12 +8,18 @@ from services.privacy.settings import local_key_management
 from .api import refusal_response, router
 from .handlers import HANDLERS
 from .refusals import Refused
+from .safety_api import router as safety_router
+from .safety_flags import sweep
 from .tables import IntakeBase
 
 
 def create_app():
-    app = build_service("intake", routers=[router], handlers=HANDLERS,
-                        metadatas=(IntakeBase.metadata,), title="Continuum intake")
+    def workers(rt) -> list:  # escalates flags nobody acknowledged in time
+        rt.extras["safety_sweep"] = sweep(rt.unit_of_work)
+        return [rt.extras["safety_sweep"]]
+
+    app = build_service("intake", routers=[router, safety_router], handlers=HANDLERS,
+                        metadatas=(IntakeBase.metadata,), title="Continuum intake", workers=workers)
     app.state.runtime.extras["keys"] = local_key_management()
     app.add_exception_handler(Refused, refusal_response)
     return app

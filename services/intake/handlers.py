@@ -17,6 +17,7 @@ from services.contracts.codes import (
     LevelOfCare,
     ReferralSource,
     RiskSeverity,
+    SafetySource,
 )
 from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import RelapseRiskDetected
@@ -54,7 +55,7 @@ from .commands import (
 from .domain import asam
 from .domain.findings import derived_findings
 from .domain.instruments import InstrumentResult, score_audit_c, score_cssrs, score_dast10, score_gad7, score_phq9
-from .domain.level_of_care import Decision, Recommendation, decide, recommend
+from .domain.level_of_care import Decision, NeedsConfirmation, Recommendation, decide, recommend
 from .domain.safety import SafetyFinding, combined, cssrs_safety, more_severe, phq9_safety
 from .domain.sections import (
     DECIDING_ROLES,
@@ -65,6 +66,7 @@ from .domain.sections import (
 )
 from .refusals import Conflict, Incomplete, NotPermitted, UnknownAssessment, UnknownParticipant
 from .tables import (
+    AdditionalInstrumentAnswer,
     Assessment,
     AssessmentSection,
     InstrumentResponse,
@@ -237,10 +239,25 @@ def _score(instrument: Instrument, cmd: InstrumentCommand, now: datetime) -> tup
     raise ValueError(f"no scoring for {instrument}")
 
 
+@dataclass(frozen=True)
+class Scored:
+    result: InstrumentResult
+    flag: SafetyFlag | None
+    additional: bool = False  # answered after the assessment completed: kept and flagged, nothing else
+
+    def __iter__(self):  # (result, flag), as before
+        return iter((self.result, self.flag))
+
+
 async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id: str, instrument: Instrument,
-                           cmd: InstrumentCommand) -> tuple[InstrumentResult, SafetyFlag | None]:
+                           cmd: InstrumentCommand) -> Scored:
     """Score one instrument; a safety finding is its own event, at once, before the
-    assessment completes (one per instrument; re-scoring raises another only when worse)."""
+    assessment completes (one per instrument; re-scoring raises another only when worse).
+    An answer after the assessment completed is never refused: it is kept as an additional
+    answer and its safety finding flagged (docs/safety.md); the decision stands."""
+    existing = await session.get(Assessment, assessment_id)
+    if existing is not None and existing.status == "completed":
+        return await _additional_answer(session, outbox, existing, instrument, cmd)
     assessment = await _open(session, assessment_id)
     now = _now()
     result, finding = _score(instrument, cmd, now)
@@ -259,20 +276,42 @@ async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id:
         raised = (await session.scalars(select(SafetyFlag.severity).where(
             SafetyFlag.assessment_id == assessment_id, SafetyFlag.instrument == instrument))).all()
         if all(more_severe(finding.severity, RiskSeverity(s)) for s in raised):
-            flag = SafetyFlag(id=new_id("flag"), assessment_id=assessment_id, instrument=instrument,
-                              severity=finding.severity, triggers=list(finding.triggers), flagged_at=now,
-                              respond_by=finding.respond_by)
-            session.add(flag)
-            assessment.safety_flagged = True
-            participant = await _participant(session, assessment.participant_id)
-            outbox.add(SafetyRiskFlagged(
-                participant_id=assessment.participant_id, flag_id=flag.id, assessment_id=assessment_id,
-                severity=finding.severity, triggers=finding.triggers, flagged_at=now,
-                respond_by=finding.respond_by, instrument=instrument, episode_id=assessment.episode_id),
-                _ctx(participant))
-            log.warning("safety.flagged", participant_id=assessment.participant_id, assessment_id=assessment_id,
-                        flag_id=flag.id, severity=str(finding.severity), respond_by=finding.respond_by.isoformat())
-    return result, flag
+            flag = await _raise_flag(session, outbox, assessment, instrument, finding, now)
+    return Scored(result, flag)
+
+
+async def _raise_flag(session: AsyncSession, outbox: Outbox, assessment: Assessment, instrument: Instrument,
+                      finding: SafetyFinding, now: datetime) -> SafetyFlag:
+    participant = await _participant(session, assessment.participant_id)
+    flag = SafetyFlag(id=new_id("flag"), assessment_id=assessment.id, instrument=instrument,
+                      participant_id=participant.id, episode_id=assessment.episode_id,
+                      tenant_id=participant.tenant_id, program_id=participant.program_id,
+                      severity=finding.severity, triggers=list(finding.triggers),
+                      disposition=finding.disposition, flagged_at=now, respond_by=finding.respond_by,
+                      current_deadline=finding.respond_by, status="open", escalation_level=0)
+    session.add(flag)
+    assessment.safety_flagged = True
+    outbox.add(SafetyRiskFlagged(
+        participant_id=assessment.participant_id, flag_id=flag.id, assessment_id=assessment.id,
+        severity=finding.severity, triggers=finding.triggers, flagged_at=now,
+        respond_by=finding.respond_by, instrument=instrument, episode_id=assessment.episode_id,
+        source=SafetySource.ASSESSMENT, disposition=finding.disposition),
+        _ctx(participant))
+    log.warning("safety.flagged", participant_id=assessment.participant_id, assessment_id=assessment.id,
+                flag_id=flag.id, severity=str(finding.severity), respond_by=finding.respond_by.isoformat())
+    return flag
+
+
+async def _additional_answer(session: AsyncSession, outbox: Outbox, assessment: Assessment,
+                             instrument: Instrument, cmd: InstrumentCommand) -> Scored:
+    now = _now()
+    result, finding = _score(instrument, cmd, now)
+    flag = await _raise_flag(session, outbox, assessment, instrument, finding, now) if finding else None
+    session.add(AdditionalInstrumentAnswer(
+        assessment_id=assessment.id, instrument=instrument, answers=cmd.model_dump(mode="json", exclude={
+            "administered_by"}), total=result.total, band=result.band,
+        administered_by=cmd.administered_by.staff_id, received_at=now, safety_flag_id=flag.id if flag else None))
+    return Scored(result, flag, additional=True)
 
 
 # --- evaluation and completion -----------------------------------------------------------
@@ -328,18 +367,20 @@ async def evaluate(session: AsyncSession, assessment: Assessment) -> Evaluation:
     referral = await session.get(Referral, assessment.referral_id)
     clinical, medical = sections[Section.CLINICAL_INTERVIEW], sections[Section.PSYCHIATRIC_MEDICAL]
     environment = asam.RecoveryEnvironment(sections[Section.PSYCHOSOCIAL]["recovery_environment"])
-    ratings = asam.rate_dimensions(asam.AsamInputs(
+    inputs = asam.AsamInputs(
         withdrawal=asam.WithdrawalRisk(sections[Section.SUBSTANCE_USE]["withdrawal_risk"]),
         medical=asam.MedicalStability(medical["medical_stability"]),
         psychiatric=asam.PsychiatricStability(medical["psychiatric_stability"]),
         readiness=asam.ReadinessToChange(clinical["readiness_to_change"]),
         environment=environment, scores=scores, safety=safety,
-        stepped_back_up=referral.source == ReferralSource.STEP_UP_FROM_AFTERCARE))
+        stepped_back_up=referral.source == ReferralSource.STEP_UP_FROM_AFTERCARE)
+    ratings = asam.rate_dimensions(inputs)
+    support = asam.dimension_support(inputs, set(clinical["findings"]))
     findings = set(clinical["findings"]) | {
         f.value for f in derived_findings(scores, safety, ratings[asam.Dimension.RECOVERY_ENVIRONMENT])}
     signatures = tuple(SectionSignature(section=r.section, staff_id=r.signed_by, role=r.signed_role,
                                         signed_at=r.signed_at) for r in own_rows)
-    return Evaluation(scores, safety, ratings, recommend(ratings, safety), tuple(sorted(findings)),
+    return Evaluation(scores, safety, ratings, recommend(ratings, safety, support), tuple(sorted(findings)),
                       sections, signatures, tuple(f.id for f in flags))
 
 
@@ -363,8 +404,14 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
                            + ", ".join(sorted(r.value for r in DECIDING_ROLES)), role=cmd.signer.role.value)
     ev = await evaluate(session, assessment)
     override = cmd.override
-    decision = decide(ev.rule, override.level_of_care if override else None,
-                      override.reason_code if override else None)
+    try:
+        decision = decide(ev.rule, override.level_of_care if override else None,
+                          override.reason_code if override else None)
+    except NeedsConfirmation as exc:
+        raise Incomplete(f"override: the {ev.rule.level.value} recommendation needs a clinician's confirmation "
+                         f"({', '.join(exc.reasons)}): send override with level_of_care "
+                         f"{ev.rule.level.value} and a reason code to admit, or another level",
+                         field="override", needs_confirmation=list(exc.reasons)) from None
     participant = await _participant(session, assessment.participant_id)
     referral = await session.get(Referral, assessment.referral_id)
     now = _now()
@@ -380,7 +427,7 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
     assessment.rationale = list(ev.rule.rationale)
     assessment.rule_level, assessment.recommended_level = ev.rule.level.value, decision.level.value
     assessment.admitted = decision.admit_to_iop
-    if decision.overridden and override:
+    if (decision.overridden or decision.confirmed) and override:  # a confirmation is kept like an override
         assessment.override_reason_code, assessment.override_note = override.reason_code, override.note or None
         assessment.overridden_by = cmd.signer.staff_id
     ctx = _ctx(participant)
@@ -398,7 +445,8 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
         rationale_codes=ev.rule.rationale,
         override=LevelOfCareOverride(rule_level_of_care=ev.rule.level, reason_code=override.reason_code,
                                      overridden_by=cmd.signer.staff_id) if decision.overridden and override else None,
-        safety_flag_ids=ev.flag_ids, signatures=ev.signatures), ctx)
+        safety_flag_ids=ev.flag_ids, signatures=ev.signatures,
+        confirmed_by=cmd.signer.staff_id if decision.confirmed else None), ctx)
     if kind is AssessmentKind.INITIAL:
         referral.status = ADMITTED if decision.admit_to_iop else REFERRED_OUT
         if not decision.admit_to_iop:

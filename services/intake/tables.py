@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.clinical_safety.recording import SafetyFlagColumns
 from services.eventing.database import UtcDateTime, utcnow
 
 
@@ -102,18 +103,32 @@ class InstrumentResponse(IntakeBase):
     scored_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class SafetyFlag(IntakeBase):
-    """A safety finding raised during an assessment (SafetyRiskFlagged)."""
+class SafetyFlag(SafetyFlagColumns, IntakeBase):
+    """A safety finding raised during an assessment (SafetyRiskFlagged). Intake took the answer,
+    intake owns the flag: acknowledged, resolved and escalated here (services.clinical_safety)."""
 
     __tablename__ = "safety_flags"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
     instrument: Mapped[str] = mapped_column(String(20))
-    severity: Mapped[str] = mapped_column(String(20))
-    triggers: Mapped[list] = mapped_column(JSON)
-    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    respond_by: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AdditionalInstrumentAnswer(IntakeBase):
+    """An instrument answered after its assessment completed: kept (never refused) and, with a
+    safety finding, flagged; the completed assessment's scores and decision do not change."""
+
+    __tablename__ = "additional_instrument_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
+    instrument: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(40))
+    administered_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    safety_flag_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class IdempotentRequest(IntakeBase):

@@ -128,6 +128,12 @@ class SafetyFlag(_Owned, OperationsBase):
     triggers: Mapped[str | None] = _text(500)
     flagged_at: Mapped[datetime | None] = _time()
     respond_by: Mapped[datetime | None] = _time()
+    source: Mapped[str | None] = _text(40)
+    acknowledged_at: Mapped[datetime | None] = _time()
+    resolved_at: Mapped[datetime | None] = _time()
+    action_taken: Mapped[str | None] = _text(40)
+    escalation_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    escalated_to: Mapped[str | None] = _text()
 
 
 class DeadLetterRow(OperationsBase):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.codes import AssessmentKind, Instrument, ReviewDecision, RiskSeverity, SignerRole
 from services.contracts.envelope import EventContext
-from services.contracts.events_intake import AssessmentCompleted, SafetyRiskFlagged
+from services.contracts.events_intake import AssessmentCompleted, AssessmentSafetyFlagResolved, SafetyRiskFlagged
 from services.contracts.events_planning import (
     PlanCreated,
     PlannedIntervention,
@@ -190,6 +190,9 @@ async def _on_reassessment(ctx: HandlerContext, event: AssessmentCompleted) -> N
         return
     state.last_assessed_at = event.completed_at
     if (score := _phq9(event)) is not None:
+        state.phq9_previous = state.phq9_latest if state.phq9_latest is not None else state.phq9_baseline
+        # the lowest score so far, this one included (latest - best is 0 when this is the best)
+        state.phq9_best = min(x for x in (score, state.phq9_best, state.phq9_baseline) if x is not None)
         state.phq9_latest = score
     await hold_review(ctx.session, ctx.outbox, state, "reassessment", EventContext.caused_by(ctx.cause))
 
@@ -245,6 +248,24 @@ async def on_safety_risk_flagged(ctx: HandlerContext, event: SafetyRiskFlagged) 
         await hold_review(ctx.session, ctx.outbox, state, "safety_flag", EventContext.caused_by(ctx.cause))
 
 
+async def on_safety_flag_resolved(ctx: HandlerContext, event: AssessmentSafetyFlagResolved) -> None:
+    """Intake owns the flags it raised: its resolution closes planning's copy and the plan is
+    reviewed again (as planning's own resolution route does)."""
+    flag = await ctx.session.get(SafetyFlag, event.flag_id)
+    if flag is not None and flag.resolved_at is not None:
+        return
+    if flag is None:
+        flag = SafetyFlag(flag_id=event.flag_id, participant_id=event.participant_id, severity=event.severity,
+                          flagged_at=event.flagged_at)
+        ctx.session.add(flag)
+    flag.resolved_at, flag.resolved_by = event.resolved_at, event.resolved_by
+    await ctx.session.flush()
+    state = await _open_state(ctx.session, event.participant_id)
+    if state is not None:
+        await hold_review(ctx.session, ctx.outbox, state, "safety_flag_resolved", EventContext.caused_by(ctx.cause),
+                          requested_by=event.resolved_by)
+
+
 # ---------------------------------------------------------------- progress reviews
 
 
@@ -262,6 +283,7 @@ async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanStat
     goals_total = len(version.body.get("goals", ()))
     inputs = ReviewInputs(
         phq9_baseline=state.phq9_baseline, phq9_latest=state.phq9_latest,
+        phq9_previous=state.phq9_previous, phq9_best=state.phq9_best,
         sessions_attended=state.sessions_attended, sessions_missed=state.sessions_missed,
         goals_total=goals_total, goals_met=len(state.goals_met),
         open_safety_flags=tuple(RiskSeverity(s) for s in flags),
@@ -281,6 +303,7 @@ async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanStat
         attendance_rate=round(inputs.attendance_rate, 4), phq9_change=inputs.phq9_change,
         decision=outcome.decision, episode_id=state.episode_id, plan_version=version.version,
         trigger=trigger, phq9_baseline=state.phq9_baseline, phq9_latest=state.phq9_latest,
+        phq9_previous=state.phq9_previous, phq9_best=state.phq9_best,
         goals_met=len(state.goals_met), goals_total=goals_total, open_safety_flags=len(flags),
         criteria_met=outcome.criteria_met, reason_codes=outcome.reason_codes,
         recommended_level_of_care=outcome.recommended_level), ctx)
@@ -439,6 +462,7 @@ async def resolve_safety_flag(session: AsyncSession, outbox: Outbox, participant
 HANDLERS = {
     AssessmentCompleted: on_assessment_completed,
     SafetyRiskFlagged: on_safety_risk_flagged,
+    AssessmentSafetyFlagResolved: on_safety_flag_resolved,
     SessionAttended: on_session_attended,
     SessionMissed: on_session_missed,
 }

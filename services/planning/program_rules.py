@@ -19,6 +19,12 @@ from .domain.plan_rules import (
 
 CONFIG = Path(__file__).parent / "config" / "programs.yaml"
 
+# ASAM's public description of level 2.1 (intensive outpatient): 9 or more hours of services a
+# week for adults, 6 or more for adolescents. An adult in a program built for adolescents keeps
+# the adult minimum.
+IOP_MIN_HOURS_ADULT = 9
+IOP_MIN_HOURS_ADOLESCENT = 6
+
 
 class ProgramConfigError(ValueError):
     pass
@@ -47,7 +53,9 @@ def _review(d: dict) -> ReviewThresholds:
         min_sessions_attended=int(d["min_sessions_attended"]),
         worsening_increase=int(d["worsening_increase"]),
         no_response_after_weeks=int(d["no_response_after_weeks"]),
-        step_down_requires_any_of=frozenset(d["step_down_requires_any_of"]))
+        step_down_requires_any_of=frozenset(d["step_down_requires_any_of"]),
+        measurable_baseline_at_least=int(d.get("measurable_baseline_at_least", 10)),
+        severe_at_least=int(d.get("severe_at_least", 20)))
 
 
 def _program(name: str, d: dict) -> ProgramRules:
@@ -75,13 +83,18 @@ def _program(name: str, d: dict) -> ProgramRules:
         goal_targets=targets,
         objectives_always=always,
         objectives_by_finding=tuple((Finding(k), tuple(_objective(o) for o in v)) for k, v in objectives.items()),
+        adult_additions=tuple(_template(t) for t in d.get("adult_additions", ())),
     )
+    if program.level_of_care is LevelOfCare.INTENSIVE_OUTPATIENT and (
+            program.min_hours < IOP_MIN_HOURS_ADULT or program.adolescent_min_hours < IOP_MIN_HOURS_ADOLESCENT):
+        raise ProgramConfigError(f"program {name}: IOP (2.1) needs at least {IOP_MIN_HOURS_ADULT:g} h/week for "
+                                 f"adults and {IOP_MIN_HOURS_ADOLESCENT:g} for adolescents, whatever the program")
     covered = {dom for t in program.core for dom in t.domains}
     if missing := [dom for dom in WellbeingDomain if dom not in covered]:
         raise ProgramConfigError(f"program {name}: core is not holistic, missing {missing}")
     for adolescent in (False, True):
         b = program.hours_bounds(adolescent)
-        core_hours = sum(t.weekly_hours for t in program.core)
+        core_hours = sum(t.weekly_hours for t in program.core_for(adolescent))
         if not b.minimum <= core_hours <= b.maximum:
             raise ProgramConfigError(f"program {name}: core gives {core_hours:g} h/week, outside {b}")
     return program

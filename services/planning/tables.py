@@ -78,6 +78,8 @@ class CarePlanState(PlanningBase):
                                         doc="active | step_up_recommended | stepped_down")
     phq9_baseline: Mapped[int | None] = mapped_column(Integer, nullable=True)
     phq9_latest: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phq9_previous: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="the score before the latest")
+    phq9_best: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="the lowest so far, baseline included")
     last_assessed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sessions_attended: Mapped[int] = mapped_column(Integer, default=0)
     sessions_missed: Mapped[int] = mapped_column(Integer, default=0)

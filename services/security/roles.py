@@ -20,6 +20,9 @@ aftercare.read      aftercare GET /participants/{id}/aftercare, outreach tasks  
                                                                                  care_coordinator
 aftercare.write     aftercare relapse-prevention plan, confirmation, reminder    clinician, case_manager,
                     contact, check-in answers                                    care_coordinator
+safety_flag.read    intake and aftercare GET /safety-flags (each its own flags)  clinician, psychiatrist, case_manager,
+                                                                                 care_coordinator
+safety_flag.respond intake and aftercare: acknowledge and resolve a safety flag clinician, psychiatrist
 follow_up.run       aftercare POST /follow-ups/{id}/open and /grace-check        workflow
 measures.read       aftercare GET /measures/follow-up (aggregates)               operations, care_coordinator
 dashboard.read      operations GET /api/figures, /api/consumer-lag (aggregates)  operations
@@ -61,6 +64,8 @@ class Permission(StrEnum):
     STAFFING_WRITE = "staffing.write"
     AFTERCARE_READ = "aftercare.read"
     AFTERCARE_WRITE = "aftercare.write"
+    SAFETY_FLAG_READ = "safety_flag.read"
+    SAFETY_FLAG_RESPOND = "safety_flag.respond"
     FOLLOW_UP_RUN = "follow_up.run"
     MEASURES_READ = "measures.read"
     DASHBOARD_READ = "dashboard.read"
@@ -69,14 +74,14 @@ class Permission(StrEnum):
 
 
 P = Permission
-_CARE_TEAM_READS = {P.PARTICIPANT_READ, P.PLAN_READ, P.SESSIONS_READ, P.AFTERCARE_READ}
+_CARE_TEAM_READS = {P.PARTICIPANT_READ, P.PLAN_READ, P.SESSIONS_READ, P.AFTERCARE_READ, P.SAFETY_FLAG_READ}
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLINICIAN: frozenset(_CARE_TEAM_READS | {
         P.REFERRAL_CREATE, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.PLAN_WRITE, P.ATTENDANCE_WRITE,
-        P.AFTERCARE_WRITE}),
+        P.AFTERCARE_WRITE, P.SAFETY_FLAG_RESPOND}),
     Role.PSYCHIATRIST: frozenset(_CARE_TEAM_READS | {
-        P.REFERRAL_CREATE, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.PLAN_WRITE}),
+        P.REFERRAL_CREATE, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.PLAN_WRITE, P.SAFETY_FLAG_RESPOND}),
     Role.CASE_MANAGER: frozenset(_CARE_TEAM_READS | {
         P.REFERRAL_CREATE, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.ATTENDANCE_WRITE, P.AVAILABILITY_WRITE,
         P.AFTERCARE_WRITE}),

@@ -114,6 +114,14 @@ def routes(j: Journey) -> list[Route]:
               f"/participants/{pid}/reminder-contact", {"email": "someone@example.org"}),
         # (a reminder contact may come before aftercare knows the participant: its scope is tested apart)
         Route("aftercare", "GET", "/outreach-tasks", P.AFTERCARE_READ, "/outreach-tasks"),
+        # safety flags, owned where they were raised (their scope is tested in test_safety_loop.py)
+        *[r for service in ("intake", "aftercare") for r in (
+            Route(service, "GET", "/safety-flags", P.SAFETY_FLAG_READ, "/safety-flags"),
+            Route(service, "GET", "/safety-flags/{flag_id}", P.SAFETY_FLAG_READ, "/safety-flags/flag-x"),
+            Route(service, "POST", "/safety-flags/{flag_id}/acknowledgement", P.SAFETY_FLAG_RESPOND,
+                  "/safety-flags/flag-x/acknowledgement"),
+            Route(service, "POST", "/safety-flags/{flag_id}/resolution", P.SAFETY_FLAG_RESPOND,
+                  "/safety-flags/flag-x/resolution", {"action_taken": "safety_plan"}))],
         Route("aftercare", "GET", "/measures/follow-up", P.MEASURES_READ, "/measures/follow-up"),
         Route("operations", "GET", "/api/figures", P.DASHBOARD_READ, "/api/figures"),
         Route("operations", "GET", "/api/consumer-lag", P.DASHBOARD_READ, "/api/consumer-lag"),

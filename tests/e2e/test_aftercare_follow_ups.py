@@ -175,7 +175,8 @@ def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, re
         again = reader.events(pid, "referral_received.v1")[-1]["data"]
         assert again["source"] == "step_up_from_aftercare" and again["prior_episode_id"] == event["episode_id"]
         r = http.post(f"{aftercare_url}/follow-ups/{d7['follow_up_id']}/check-in", json=STABLE)
-        assert r.status_code == 409
+        assert r.status_code == 200 and r.json()["additional_answer"], "a second answer is kept, never refused"
+        assert r.json()["status"] == "completed" and r.json()["safety_flag"] is None
 
 
 def test_a_readmission_cancels_the_pending_runs(stack, readers):

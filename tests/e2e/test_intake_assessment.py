@@ -59,7 +59,7 @@ def test_an_at_risk_participant_is_flagged_before_completion_and_not_admitted(st
         pid = api.refer(http, stack.urls(), referral(7))["participant_id"]
         outcome = api.assess(http, stack.urls(), pid, assessment(7))
         assert outcome["safety_flagged"] and not outcome["admitted_to_iop"]
-        assert outcome["recommended_level_of_care"] == "2.5"
+        assert outcome["recommended_level_of_care"] == "4"  # same-day evaluation (C-SSRS high)
         reader.wait_for(lambda rs: "referred_out" in types_of(reader, pid), 30, "ReferredOut")
         time.sleep(3)  # planning has had its chance
         assert api.plan(http, stack.urls(), pid) is None, "no plan for a participant not admitted"

@@ -44,7 +44,7 @@ def expected_from_topics(reader, dlq_reader, tenant: str = "demo-network") -> di
 
 def observed(f: dict) -> dict:
     return {"referred": f["pipeline"]["stages"][0]["reached"], "attended": f["sessions"]["attended"],
-            "safety_flags": f["safety_flags"]["open"], "discharged": f["follow_up_completion"]["discharged"],
+            "safety_flags": f["safety_flags"]["raised"], "discharged": f["follow_up_completion"]["discharged"],
             "referred_out": f["pipeline"]["referred_out"], "dead_letters": f["dead_letters"]["total"]}
 
 

@@ -121,10 +121,34 @@ async def test_a_high_risk_participant_is_flagged_first_and_not_admitted(db, key
     assert [f["severity"] for f in flags] == ["high", "high"]
     assert flags[1]["triggers"] == ["cssrs_high_risk"] and flags[0]["triggers"] == ["phq9_item9"]
     done = (await outbox_events(db, "assessment_completed"))[0]
-    assert done["admitted_to_iop"] is False and done["recommended_level_of_care"] == "2.5"
+    # C-SSRS high risk: same-day evaluation for possible hospitalisation (level 4), not partial hospitalisation
+    assert done["admitted_to_iop"] is False and done["recommended_level_of_care"] == "4"
+    assert "same_day_evaluation_for_hospitalisation" in done["rationale_codes"]
     assert set(done["safety_flag_ids"]) == {f["flag_id"] for f in flags}
+    assert [f["disposition"] for f in flags] == ["same_day_suicide_risk_assessment",
+                                                 "same_day_evaluation_for_hospitalisation"]
     out = (await outbox_events(db, "referred_out"))[0]
-    assert out["reason_code"] == "safety_risk_high" and out["recommended_level_of_care"] == "2.5"
+    assert out["reason_code"] == "safety_risk_high" and out["recommended_level_of_care"] == "4"
+
+
+async def test_moderate_withdrawal_needs_a_clinicians_confirmation_to_be_admitted(db, keys):
+    pid = await refer(db, 3)
+    body = assessment(3)
+    body["sections"]["substance_use"]["withdrawal_risk"] = "moderate"
+    with pytest.raises(Incomplete) as refused:
+        await run_assessment(db, keys, pid, body)
+    assert refused.value.details["field"] == "override" and str(refused.value).startswith("override:")
+    assert refused.value.details["needs_confirmation"] == ["withdrawal_risk_2"]
+    assert "assessment_completed" not in await outbox_types(db)
+    # the clinician confirms 2.1 with a reason (shown here on a second referral)
+    confirm = {"level_of_care": "2.1", "reason_code": "withdrawal_managed_by_prescriber"}
+    body["completion"] = {**body["completion"], "override": confirm}
+    pid2 = await refer(db, 3)
+    await run_assessment(db, keys, pid2, body)
+    done = (await outbox_events(db, "assessment_completed"))[0]
+    assert done["admitted_to_iop"] and done["override"] is None
+    assert done["confirmed_by"] == body["completion"]["signer"]["staff_id"]
+    assert "needs_confirmation:withdrawal_risk_2" in done["rationale_codes"]
 
 
 async def test_a_safety_flag_is_written_before_the_assessment_completes(db, keys):
@@ -184,3 +208,62 @@ async def test_an_initial_assessment_needs_a_referral_awaiting_one(db, keys):
     await run_assessment(db, keys, pid, assessment(6))
     with pytest.raises(Conflict, match="no referral awaiting assessment"):
         await tx(db, lambda s, o: handlers.open_assessment(s, pid, c.OpenAssessment(kind="initial")))
+
+
+async def test_intake_owns_its_flags_the_sweep_escalates_and_a_clinician_resolves(db, keys):
+    from datetime import timedelta
+
+    from services.clinical_safety import recording
+    from services.clinical_safety.settings import SafetySettings
+    from services.contracts.codes import SafetyAction
+    from services.intake.safety_flags import EVENTS
+    from services.intake.tables import SafetyFlag
+
+    pid = await refer(db, 7)
+    await run_assessment(db, keys, pid, assessment(7), complete=False)
+    flags = await outbox_events(db, "safety_risk_flagged")
+    first = flags[0]
+    assert first["source"] == "assessment" and first["disposition"] == "same_day_suicide_risk_assessment"
+    ladder = SafetySettings().ladder()
+    async with db.sessions() as s:
+        row = await s.get(SafetyFlag, first["flag_id"])
+    assert (row.participant_id, row.status, row.escalation_level) == (pid, "open", 0)
+    late = row.respond_by + timedelta(minutes=45)  # on-call at respond_by, supervisor 30 min later
+    n = await tx(db, lambda s, o: recording.escalate_overdue(s, o, SafetyFlag, late, ladder, EVENTS))
+    assert n == 4, "two flags, two levels each"
+    escalated = await outbox_events(db, "safety_flag_escalated")
+    assert {(e["flag_id"], e["escalation_level"], e["escalated_to"]) for e in escalated} == {
+        (f["flag_id"], level, role) for f in flags
+        for level, role in ((1, "on_call_clinician"), (2, "clinical_supervisor"))}
+
+    async def respond(s, o):
+        flag = await s.get(SafetyFlag, first["flag_id"])
+        recording.resolve(o, flag, SafetyAction.SAME_DAY_EVALUATION, "staff-psy-3", late, EVENTS)
+    await tx(db, respond)
+    acked = await outbox_events(db, "safety_flag_acknowledged")
+    resolved = await outbox_events(db, "safety_flag_resolved")
+    assert [a["acknowledged_by"] for a in acked] == ["staff-psy-3"]
+    assert [(r["flag_id"], r["action_taken"]) for r in resolved] == [(first["flag_id"], "same_day_evaluation")]
+    even_later = late + timedelta(days=1)
+    n = await tx(db, lambda s, o: recording.escalate_overdue(s, o, SafetyFlag, even_later, ladder, EVENTS))
+    assert n == 1, "only the unanswered flag reaches the director"
+
+
+async def test_an_instrument_answered_after_completion_is_kept_and_flagged_never_refused(db, keys):
+    from services.intake.tables import AdditionalInstrumentAnswer
+
+    pid = await refer(db, 1)
+    aid = await run_assessment(db, keys, pid, assessment(1))
+    by = assessment(1)["completion"]["signer"]
+    late = c.Phq9(administered_by=by, items=[1] * 8 + [3])
+    scored = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, late))
+    assert scored.additional and scored.flag is not None and scored.flag.severity == "high"
+    flags = await outbox_events(db, "safety_risk_flagged")
+    assert [(f["assessment_id"], f["severity"], f["triggers"]) for f in flags] == [(aid, "high", ["phq9_item9"])]
+    assert len(await outbox_events(db, "assessment_completed")) == 1, "the decision stands"
+    calm = c.Phq9(administered_by=by, items=[0] * 9)
+    again = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, calm))
+    assert again.additional and again.flag is None
+    async with db.sessions() as s:
+        kept = (await s.scalars(select(AdditionalInstrumentAnswer).order_by(AdditionalInstrumentAnswer.id))).all()
+    assert [(k.total, k.safety_flag_id) for k in kept] == [(11, scored.flag.id), (0, None)]

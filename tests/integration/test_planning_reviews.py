@@ -22,6 +22,7 @@ from services.contracts.codes import (
 from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_intake import (
     AssessmentCompleted,
+    AssessmentSafetyFlagResolved,
     AvailabilityWindow,
     InstrumentScore,
     SafetyRiskFlagged,
@@ -196,6 +197,26 @@ async def test_worsening_or_a_high_safety_flag_steps_up(harness, db):
     reviews = await harness.published("progress_reviewed.v1", 2)
     assert [r["data"]["decision"] for r in reviews] == ["step_up", "step_up"], "a review each, one step-up"
     assert "safety_risk_high" in reviews[1]["data"]["reason_codes"]
+
+
+async def test_intakes_resolution_of_its_flag_closes_plannings_copy_and_reviews_again(harness, db):
+    from services.planning.tables import SafetyFlag
+
+    harness.produce(assessed("p-flag", phq9=16))
+    await harness.deliver("intake")
+    harness.produce(SafetyRiskFlagged(participant_id="p-flag", flag_id="flag-r", assessment_id="asm-r",
+                                      severity=RiskSeverity.MODERATE, triggers=("phq9_item9",), flagged_at=T0,
+                                      respond_by=T0 + timedelta(hours=24)))
+    harness.produce(AssessmentSafetyFlagResolved(
+        participant_id="p-flag", flag_id="flag-r", episode_id="ep-p-flag", severity=RiskSeverity.MODERATE,
+        action_taken="safety_plan", resolved_by="staff-clin-5", resolved_at=T0 + timedelta(hours=2), flagged_at=T0))
+    assert await harness.deliver("intake", 2) == [Outcome.HANDLED] * 2
+    async with db.sessions() as s:
+        flag = await s.get(SafetyFlag, "flag-r")
+    assert flag.resolved_by == "staff-clin-5" and flag.resolved_at is not None
+    reviews = await harness.published("progress_reviewed.v1", 2)
+    assert [r["data"]["trigger"] for r in reviews] == ["safety_flag", "safety_flag_resolved"]
+    assert [r["data"]["open_safety_flags"] for r in reviews] == [1, 0]
 
 
 async def test_unknown_participants_are_dead_lettered_and_out_of_order_inputs_parked(harness, db):

@@ -33,7 +33,7 @@ def test_phq9_item9_is_a_safety_finding_with_a_deadline():
     (CssrsAnswers(True, False, None, None, None, False, None), RiskSeverity.MODERATE, "cssrs_low_risk"),
     (CssrsAnswers(True, True, True, False, False, False, None), RiskSeverity.MODERATE, "cssrs_moderate_risk"),
     (CssrsAnswers(True, True, True, True, False, False, None), RiskSeverity.HIGH, "cssrs_high_risk"),
-    (CssrsAnswers(True, True, True, True, True, True, True), RiskSeverity.IMMINENT, "cssrs_high_risk"),
+    (CssrsAnswers(True, True, True, True, True, True, True), RiskSeverity.IMMINENT, "cssrs_imminent_risk"),
 ])
 def test_a_positive_cssrs_is_a_safety_finding(answers, severity, trigger):
     f = cssrs_safety(answers, NOW)
@@ -108,7 +108,8 @@ def test_iop_rationale_names_the_dimensions_behind_it():
 def test_high_risk_is_recommended_higher_care_and_never_admitted_automatically():
     high = cssrs_safety(CssrsAnswers(True, True, True, True, False, False, None), NOW)
     rule = recommend(ratings(emotional_behavioural=3), high)
-    assert rule.level is LevelOfCare.PARTIAL_HOSPITALISATION and rule.reason_code == "safety_risk_high"
+    assert rule.level is LevelOfCare.INPATIENT and rule.reason_code == "safety_risk_high"
+    assert "same_day_evaluation_for_hospitalisation" in rule.rationale
     assert not decide(rule).admit_to_iop
     imminent = cssrs_safety(CssrsAnswers(True, True, True, True, True, True, True), NOW)
     assert recommend(ratings(emotional_behavioural=4), imminent).level is LevelOfCare.INPATIENT

@@ -56,7 +56,7 @@ def test_hours_compliance_and_safety_flags():
     s = f["safety_flags"]
     assert s["open"] == 1 and s["overdue"] == 1 and s["by_severity"] == {"high": 1}
     assert s["flags"][0]["age_hours"] == 40 * 24 - 2
-    assert s["time_to_answer"] is None and "answered" in s["gap"]
+    assert s["time_to_acknowledge"] == {} and "intake" in s["gap"]
 
 
 def test_filters_by_tenant_and_program():

@@ -74,7 +74,27 @@ def test_hours_stay_inside_the_level_bounds_whatever_the_findings(program_id, ad
 def test_iop_bounds_adults_9_to_19_adolescents_at_least_6():
     assert ADULT.hours_bounds(False) == HoursBounds(9, 19)
     assert ADULT.hours_bounds(True).minimum == 6
-    assert program_rules("adolescent").hours_bounds(False).minimum == 6
+    teen = program_rules("adolescent")
+    assert teen.hours_bounds(False).minimum == 9, "an adult in the adolescent program keeps the adult minimum"
+    assert teen.hours_bounds(True).minimum == 6
+
+
+@pytest.mark.parametrize("adolescent, minimum", [(True, 6), (False, 9)])
+def test_the_adolescent_program_plans_an_adult_at_least_9_hours(adolescent, minimum):
+    draft = draft_plan(program_rules("adolescent"), "plan-t", set(), set(), (), adolescent, START)
+    assert draft.min_hours == minimum and draft.weekly_hours >= minimum
+
+
+@pytest.mark.parametrize("adult_min, teen_min", [(8.5, 6), (9, 5.5)])
+def test_a_program_config_below_the_iop_minimums_is_refused(adult_min, teen_min):
+    import yaml
+
+    from services.planning.program_rules import CONFIG, ProgramConfigError, _program
+    raw = yaml.safe_load(CONFIG.read_text())["programs"]["adult-mh"]
+    raw = {**raw, "weekly_hours": {"minimum": adult_min, "maximum": 19},
+           "adolescent_weekly_hours": {"minimum": teen_min, "maximum": 19}}
+    with pytest.raises(ProgramConfigError, match="IOP"):
+        _program("x", raw)
 
 
 @pytest.mark.parametrize("hours,inside", [(8.99, False), (9, True), (19, True), (19.01, False)])

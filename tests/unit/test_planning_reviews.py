@@ -39,10 +39,51 @@ def test_response_is_a_drop_of_at_least_half(latest, response):
 
 @pytest.mark.parametrize("latest,remission", [(4, True), (5, False)])
 def test_remission_is_phq9_under_5(latest, remission):
-    # a baseline of 7: 4 and 5 are both short of a 50% response (3.5), so remission alone decides
-    met = criteria_met(replace(READY, phq9_baseline=7, phq9_latest=latest), ADULT)
-    assert ("phq9_remission" in met) is remission and "phq9_response" not in met
-    assert (decide(phq9_baseline=7, phq9_latest=latest).decision is ReviewDecision.STEP_DOWN) is remission
+    met = criteria_met(replace(READY, phq9_baseline=10, phq9_latest=latest), ADULT)
+    assert ("phq9_remission" in met) is remission
+
+
+# HEDIS: response and remission are measured only from a baseline PHQ-9 of 10 or more
+@pytest.mark.parametrize("baseline,latest,measured", [(4, 0, False), (9, 0, False), (9, 4, False), (10, 4, True),
+                                                     (10, 5, True)])
+def test_response_and_remission_only_from_a_baseline_of_10(baseline, latest, measured):
+    inputs = replace(READY, phq9_baseline=baseline, phq9_latest=latest)
+    met = set(criteria_met(inputs, ADULT))
+    assert bool(met & {"phq9_response", "phq9_remission"}) is measured
+    outcome = review(inputs, ADULT)
+    assert (outcome.decision is ReviewDecision.STEP_DOWN) is measured, "a low baseline is never stepped down on it"
+    if not measured:
+        assert outcome.decision is ReviewDecision.CONTINUE and "phq9_baseline_below_10" in outcome.reason_codes
+        late = review(replace(inputs, weeks_in_treatment=8), ADULT)
+        assert "no_response" not in late.reason_codes, "no 'no response' either: it is not measured"
+
+
+def test_a_low_baseline_may_still_step_down_on_goals_where_the_program_allows_it():
+    outcome = decide(SUBSTANCE, phq9_baseline=4, phq9_latest=2, goals_total=2, goals_met=2)
+    assert outcome.decision is ReviewDecision.STEP_DOWN and outcome.reason_codes == ("all_goals_met",)
+
+
+@pytest.mark.parametrize("previous,best,latest,codes", [
+    (8, 8, 12, ()),
+    (8, 8, 13, ("phq9_worsening_since_previous", "phq9_worsening_since_best")),
+    (12, 6, 11, ("phq9_worsening_since_best",)),
+    (12, 7, 11, ()),
+])
+def test_worsening_against_the_previous_and_the_best_score(previous, best, latest, codes):
+    outcome = decide(phq9_baseline=18, phq9_previous=previous, phq9_best=best, phq9_latest=latest)
+    found = tuple(c for c in outcome.reason_codes if c.startswith("phq9_worsening_since"))
+    assert found == codes
+    if codes:
+        assert outcome.decision is ReviewDecision.REVISE
+
+
+@pytest.mark.parametrize("baseline", [4, 9, 10, 22])
+@pytest.mark.parametrize("latest,severe", [(19, False), (20, True)])
+def test_a_score_of_20_or_more_is_reviewed_whatever_the_baseline(baseline, latest, severe):
+    outcome = decide(phq9_baseline=baseline, phq9_latest=latest, phq9_previous=baseline, phq9_best=baseline)
+    assert ("phq9_severe" in outcome.reason_codes) is severe
+    if severe:
+        assert outcome.decision in (ReviewDecision.REVISE, ReviewDecision.STEP_UP)
 
 
 @pytest.mark.parametrize("attended,missed,step_down", [(3, 1, True), (3, 2, False), (6, 2, True)])

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.clinical_safety.screeners import CssrsAnswers, CssrsRisk, cssrs_risk
+from services.clinical_safety.triage import SafetyFinding, combined, cssrs_finding, phq9_item9_finding
 from services.contracts.codes import AftercareService, FollowUpStatus, LevelOfCare, RelapseRisk
 
 DEFAULT_CADENCE_DAYS = (7, 30, 90, 180)
@@ -29,20 +31,31 @@ class CheckIn:
     engaged_with_step_down_provider: bool
     housing_stable: bool
     work_or_school_stable: bool
+    cssrs: CssrsAnswers | None = None  # the C-SSRS screener, when the check-in asks it
+
+    @property
+    def cssrs_positive(self) -> bool:
+        return self.cssrs is not None and cssrs_risk(self.cssrs) is not CssrsRisk.NONE
+
+
+def check_in_safety(c: CheckIn, now: datetime, scale: float = 1.0) -> SafetyFinding | None:
+    """The check-in's safety finding by the shared triage table (PHQ-9 item 9, C-SSRS)."""
+    return combined([phq9_item9_finding(c.phq9_item9, now, scale),
+                     cssrs_finding(c.cssrs, now, scale) if c.cssrs is not None else None])
 
 
 def check_in_status(c: CheckIn) -> FollowUpStatus:
     if c.substance_use_since_last_contact:
         return FollowUpStatus.RELAPSE
-    if (c.phq9_total >= 10 or c.phq9_item9 > 0 or not c.engaged_with_step_down_provider
+    if (c.phq9_total >= 10 or c.phq9_item9 > 0 or c.cssrs_positive or not c.engaged_with_step_down_provider
             or not (c.housing_stable and c.work_or_school_stable)):
         return FollowUpStatus.AT_RISK
     return FollowUpStatus.STABLE
 
 
 def relapse_risk(status: FollowUpStatus, c: CheckIn) -> RelapseRisk | None:
-    """Anything but stable, or PHQ-9 item 9 above 0, is a step back up."""
-    if c.phq9_item9 > 0:
+    """Anything but stable, or PHQ-9 item 9 above 0 or a positive C-SSRS, is a step back up."""
+    if c.phq9_item9 > 0 or c.cssrs_positive:
         return RelapseRisk.SAFETY
     if status is FollowUpStatus.RELAPSE:
         return RelapseRisk.RELAPSE

@@ -91,3 +91,36 @@ def rate_dimensions(a: AsamInputs) -> dict[Dimension, int]:
         Dimension.RELAPSE_POTENTIAL: d5,
         Dimension.RECOVERY_ENVIRONMENT: _rank(a.environment),
     }
+
+
+# What a rating can rest on: a clinician's coded rating, or a screening instrument's score.
+CLINICIAN = "clinician"
+SCREENS = frozenset({"phq9", "gad7", "audit_c", "dast10"})
+# the clinician's own finding that corroborates a screen (the clinical interview's findings)
+_CORROBORATES = {"phq9": "depressive_symptoms", "gad7": "anxiety", "audit_c": "alcohol_use", "dast10": "drug_use"}
+
+
+def dimension_support(a: AsamInputs, clinician_findings: set[str] | frozenset[str] = frozenset()
+                      ) -> dict[Dimension, frozenset[str]]:
+    """What each dimension's rating rests on: ``clinician`` (a coded rating, a safety finding, a
+    step back up, or a screen the clinician's own finding corroborates) and/or the screening
+    instruments whose score alone gives the rating."""
+    ratings = rate_dimensions(a)
+    phq9, gad7 = a.scores.get(Instrument.PHQ9), a.scores.get(Instrument.GAD7)
+    audit, dast = a.scores.get(Instrument.AUDIT_C), a.scores.get(Instrument.DAST10)
+    d3 = ratings[Dimension.EMOTIONAL_BEHAVIOURAL]
+    d5 = ratings[Dimension.RELAPSE_POTENTIAL]
+    audit_d5 = 0 if audit is None or audit.band == "negative" else (3 if audit.total >= 8 else 2)
+    d3_from = {"phq9": _PHQ9_D3[phq9.band] if phq9 else 0, "gad7": _GAD7_D3[gad7.band] if gad7 else 0}
+    d5_from = {"audit_c": audit_d5, "dast10": _DAST_D5[dast.band] if dast else 0}
+
+    def rests_on(rating: int, clinician: bool, screens: dict[str, int]) -> frozenset[str]:
+        found = {s if _CORROBORATES[s] not in clinician_findings else CLINICIAN
+                 for s, r in screens.items() if r and r >= rating}
+        return frozenset(found | ({CLINICIAN} if clinician else set()))
+
+    support = {d: frozenset({CLINICIAN}) for d in Dimension}
+    support[Dimension.EMOTIONAL_BEHAVIOURAL] = rests_on(
+        d3, _rank(a.psychiatric) >= d3 or (a.safety is not None and _SAFETY_D3[a.safety.severity] >= d3), d3_from)
+    support[Dimension.RELAPSE_POTENTIAL] = rests_on(d5, a.stepped_back_up and d5 <= 2, d5_from)
+    return support

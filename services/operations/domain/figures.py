@@ -7,9 +7,9 @@ from statistics import median
 
 STAGES = ("referred", "assessed", "planned", "scheduled", "ready_for_step_down", "discharged",
           "follow_ups")
-SAFETY_GAP = ("No event says a safety flag was answered yet (intake publishes SafetyRiskFlagged; planning "
-              "records a resolution through its API but publishes nothing), so every flag is reported open "
-              "with its age; time to answer needs that event.")
+SAFETY_GAP = ("Every flag is answered where it was raised: intake's for assessments, aftercare's for "
+              "check-ins (acknowledged, resolved, escalated, each with its event). Times come from the events.")
+_SEVERITY_RANK = {"imminent": 0, "high": 1, "moderate": 2}
 
 Rows = dict[str, list[dict]]
 
@@ -157,16 +157,50 @@ def follow_up_completion(rows: Rows, now: datetime) -> dict:
     return out
 
 
+def _minutes(pairs: list[tuple[datetime, datetime]]) -> dict:
+    gaps = sorted((b - a).total_seconds() / 60 for a, b in pairs)
+    return {"flags": len(gaps), "median_minutes": round(median(gaps), 2) if gaps else None,
+            "max_minutes": round(gaps[-1], 2) if gaps else None}
+
+
+def _response_times(flags: list[dict], column: str) -> dict:
+    """Per severity: how long from the flag to ``column`` (acknowledged_at or resolved_at)."""
+    by: dict[str, list] = defaultdict(list)
+    for f in flags:
+        if f.get(column) and f.get("flagged_at"):
+            by[f["severity"]].append((f["flagged_at"], f[column]))
+    return {sev: _minutes(by[sev]) for sev in sorted(by, key=lambda s: _SEVERITY_RANK.get(s, 9))}
+
+
 def safety_flags(rows: Rows, now: datetime) -> dict:
-    flags = sorted(rows.get("safety_flags", []), key=lambda f: f["flagged_at"])
-    open_flags = [{"flag_id": f["flag_id"], "participant_id": f["participant_id"], "severity": f["severity"],
-                   "program_id": f["program_id"], "flagged_at": f["flagged_at"].isoformat(),
-                   "age_hours": round((now - f["flagged_at"]).total_seconds() / 3600, 2),
-                   "overdue": now > f["respond_by"]} for f in flags]
-    return {"open": len(open_flags), "overdue": sum(f["overdue"] for f in open_flags),
-            "by_severity": dict(Counter(f["severity"] for f in open_flags)),
-            "oldest_age_hours": max((f["age_hours"] for f in open_flags), default=None),
-            "flags": open_flags[-50:], "time_to_answer": None, "gap": SAFETY_GAP}
+    """Every unresolved flag, overdue ones first (nobody acknowledged it by its deadline), then
+    the most severe, then the earliest deadline; and the time to acknowledge and to resolve
+    per severity over every flag answered."""
+    flags = [f for f in rows.get("safety_flags", []) if f.get("flagged_at")]
+    unresolved = []
+    for f in flags:
+        if f.get("resolved_at"):
+            continue
+        overdue = not f.get("acknowledged_at") and f.get("respond_by") is not None and now > f["respond_by"]
+        unresolved.append({
+            "flag_id": f["flag_id"], "participant_id": f["participant_id"], "severity": f["severity"],
+            "program_id": f["program_id"], "source": f.get("source") or "assessment",
+            "flagged_at": f["flagged_at"].isoformat(),
+            "respond_by": f["respond_by"].isoformat() if f.get("respond_by") else None,
+            "age_hours": round((now - f["flagged_at"]).total_seconds() / 3600, 2), "overdue": overdue,
+            "status": "acknowledged" if f.get("acknowledged_at") else "open",
+            "escalation_level": f.get("escalation_level") or 0,
+            "escalated_to": f["escalated_to"].split(":", 1)[1] if f.get("escalated_to") else None})
+    unresolved.sort(key=lambda x: (not x["overdue"], _SEVERITY_RANK.get(x["severity"], 9),
+                                   x["respond_by"] or "", x["flagged_at"]))
+    return {"raised": len(flags), "open": len(unresolved), "overdue": sum(f["overdue"] for f in unresolved),
+            "unacknowledged": sum(f["status"] == "open" for f in unresolved),
+            "resolved": len(flags) - len(unresolved),
+            "by_severity": dict(Counter(f["severity"] for f in unresolved)),
+            "oldest_age_hours": max((f["age_hours"] for f in unresolved), default=None),
+            "flags": unresolved[:50],
+            "time_to_acknowledge": _response_times(flags, "acknowledged_at"),
+            "time_to_resolve": _response_times(flags, "resolved_at"), "gap": SAFETY_GAP}
 
 
 def dead_letters(rows: Rows) -> dict:

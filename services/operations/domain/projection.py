@@ -57,10 +57,31 @@ def _referred_out(e: it.ReferredOut, m: Meta) -> list[Upsert]:
                       earliest={"referred_out_at": m.time})]
 
 
-def _safety(e: it.SafetyRiskFlagged, m: Meta) -> list[Upsert]:
+def _safety(e: it.SafetyRiskFlagged | ac.CheckInSafetyRiskFlagged, m: Meta) -> list[Upsert]:
     return [Upsert.of("safety_flags", {"flag_id": e.flag_id},
                       put={**_owner(e, m), "severity": e.severity, "triggers": ",".join(e.triggers),
-                           "flagged_at": e.flagged_at, "respond_by": e.respond_by})]
+                           "flagged_at": e.flagged_at, "respond_by": e.respond_by,
+                           "source": e.source or "assessment"})]
+
+
+def _flag_acknowledged(e: ac.SafetyFlagAcknowledged | it.AssessmentSafetyFlagAcknowledged, m: Meta) -> list[Upsert]:
+    return [Upsert.of("safety_flags", {"flag_id": e.flag_id},
+                      put={**_owner(e, m), "severity": e.severity, "flagged_at": e.flagged_at},
+                      earliest={"acknowledged_at": e.acknowledged_at})]
+
+
+def _flag_resolved(e: ac.SafetyFlagResolved | it.AssessmentSafetyFlagResolved, m: Meta) -> list[Upsert]:
+    return [Upsert.of("safety_flags", {"flag_id": e.flag_id},
+                      put={**_owner(e, m), "severity": e.severity, "flagged_at": e.flagged_at,
+                           "action_taken": e.action_taken},
+                      earliest={"resolved_at": e.resolved_at})]
+
+
+def _flag_escalated(e: ac.SafetyFlagEscalated | it.AssessmentSafetyFlagEscalated, m: Meta) -> list[Upsert]:
+    """The highest level wins whatever the order; its role is put with it (levels only rise)."""
+    return [Upsert.of("safety_flags", {"flag_id": e.flag_id}, put={**_owner(e, m), "severity": e.severity},
+                      latest={"escalation_level": e.escalation_level,
+                              "escalated_to": f"{e.escalation_level:02d}:{e.escalated_to}"})]
 
 
 def _plan(e: pl.PlanCreated, m: Meta) -> list[Upsert]:
@@ -163,6 +184,9 @@ PROJECTIONS: dict[type[Event], Callable[[Event, Meta], list[Upsert]]] = {
     it.AssessmentCompleted: _assessment,
     it.ReferredOut: _referred_out,
     it.SafetyRiskFlagged: _safety,
+    it.AssessmentSafetyFlagAcknowledged: _flag_acknowledged,
+    it.AssessmentSafetyFlagResolved: _flag_resolved,
+    it.AssessmentSafetyFlagEscalated: _flag_escalated,
     pl.PlanCreated: _plan,
     pl.ReadyForStepDown: _step_down,
     sc.SessionsScheduled: _scheduled,
@@ -176,6 +200,10 @@ PROJECTIONS: dict[type[Event], Callable[[Event, Meta], list[Upsert]]] = {
     ac.FollowUpCompleted: _follow_up_completed,
     ac.FollowUpMissed: _follow_up_missed,
     ac.AftercareCompleted: _aftercare_completed,
+    ac.CheckInSafetyRiskFlagged: _safety,
+    ac.SafetyFlagAcknowledged: _flag_acknowledged,
+    ac.SafetyFlagResolved: _flag_resolved,
+    ac.SafetyFlagEscalated: _flag_escalated,
 }
 
 

@@ -89,9 +89,12 @@ function render(f) {
     `${fu.within_7_days.completed}/${fu.within_7_days.eligible} (${fu.within_7_days.pending} pending), ` +
     `within 30 days: ${fu.within_30_days.completed}/${fu.within_30_days.eligible}`;
 
-  rows("safety", f.safety_flags.flags, (x) => [x.flag_id, x.participant_id, x.severity, x.age_hours,
-    x.overdue ? "yes" : "no"]);
-  $("safety-gap").textContent = f.safety_flags.gap;
+  rows("safety", f.safety_flags.flags, (x) => [x.flag_id, x.participant_id, x.severity, x.source, x.age_hours,
+    x.overdue ? "yes" : "no", x.status, x.escalated_to || "–"]);
+  const times = (t) => Object.entries(t).map(([sev, v]) => `${sev} ${v.median_minutes} min (${v.flags})`).join(", ")
+    || "none yet";
+  $("safety-gap").textContent = `Median time to acknowledge: ${times(f.safety_flags.time_to_acknowledge)}; ` +
+    `to resolve: ${times(f.safety_flags.time_to_resolve)}. ${f.safety_flags.gap}`;
 
   const dlq = Object.entries(f.dead_letters.by_reason);
   chart("chart-dlq", "bar", dlq.map(([r]) => r),

@@ -70,6 +70,8 @@ class ReviewThresholds:
     worsening_increase: int
     no_response_after_weeks: int
     step_down_requires_any_of: frozenset[str]
+    measurable_baseline_at_least: int = 10   # HEDIS: response/remission only from a baseline PHQ-9 > 9
+    severe_at_least: int = 20                # PHQ-9 'severe' band: review whatever the baseline
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,12 @@ class ProgramRules:
     """In priority order; the key is a finding code or 'default'."""
     objectives_always: tuple[ObjectiveTemplate, ...] = ()
     objectives_by_finding: tuple[tuple[Finding, tuple[ObjectiveTemplate, ...]], ...] = ()
+    adult_additions: tuple[InterventionTemplate, ...] = ()
+    """Added to the core for an adult (18+) in a program built for adolescents, so an adult's
+    plan reaches the adult IOP minimum (9 h a week) there too."""
+
+    def core_for(self, adolescent: bool) -> tuple[InterventionTemplate, ...]:
+        return self.core if adolescent else (*self.core, *self.adult_additions)
 
     def hours_bounds(self, adolescent: bool) -> HoursBounds:
         return (HoursBounds(self.adolescent_min_hours, self.adolescent_max_hours) if adolescent
@@ -124,7 +132,7 @@ def choose_interventions(program: ProgramRules, findings: set[Finding], strength
     kept inside the level of care's weekly-hours maximum (additions that would exceed it
     are left out, in rule order)."""
     bounds = program.hours_bounds(adolescent)
-    chosen: list[InterventionTemplate] = list(program.core)
+    chosen: list[InterventionTemplate] = list(program.core_for(adolescent))
     for rule in program.rules:
         if not rule.matches(findings, strengths):
             continue
@@ -190,7 +198,7 @@ def draft_plan(program: ProgramRules, plan_id: str, findings: set[Finding], stre
             intervention_id=f"{plan_id}-i{n}", modality=t.modality, sessions_per_week=t.sessions_per_week,
             minutes=t.minutes, discipline=t.discipline, group=t.modality in GROUP_MODALITIES,
             problem_ids=((problem_of[rule_finding[t.modality]],) if t.modality in rule_finding
-                         and t not in program.core else all_problem_ids),
+                         and t not in program.core_for(adolescent) else all_problem_ids),
             wellbeing_domains=t.domains)
         for n, t in enumerate(chosen, 1))
     bounds = program.hours_bounds(adolescent)

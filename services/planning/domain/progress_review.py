@@ -1,6 +1,15 @@
 """Measurement-based progress reviews: from scores, attendance, goals and safety flags to a
 decision — continue, revise, step up or ready for step-down — with the criteria met and the
-reasons, as codes. Thresholds come from the program's configuration. Pure."""
+reasons, as codes. Thresholds come from the program's configuration. Pure.
+
+PHQ-9 rules and their sources:
+- response (>= 50% drop) and remission (< 5) count only from a baseline of 10 or more: the
+  HEDIS depression measures (DSF/DRR: remission and response are measured for members whose
+  baseline PHQ-9 is > 9). A participant with a lower baseline is never stepped down on them.
+- worsening: +5 points is the PHQ-9's reliable/clinically important change (Kroenke 2001;
+  Loewe et al. 2004): from the baseline -> step up; from the previous or the best score (the
+  baseline still above it) -> revise, the plan is reviewed.
+- a score of 20 or more (the 'severe' band, Kroenke 2001) -> revise whatever the baseline."""
 
 from dataclasses import dataclass
 
@@ -27,6 +36,12 @@ class ReviewInputs:
     goals_met: int
     open_safety_flags: tuple[RiskSeverity, ...]
     weeks_in_treatment: float
+    phq9_previous: int | None = None  # the score before the latest (the baseline at the first re-assessment)
+    phq9_best: int | None = None      # the lowest score so far, the baseline included
+
+    def measurable(self, t) -> bool:
+        """Response and remission are measured only from a baseline of ``t.measurable_baseline_at_least``."""
+        return self.phq9_baseline is not None and self.phq9_baseline >= t.measurable_baseline_at_least
 
     @property
     def attendance_rate(self) -> float:
@@ -51,10 +66,10 @@ class ReviewOutcome:
 def criteria_met(i: ReviewInputs, program: ProgramRules) -> tuple[str, ...]:
     t = program.review
     met = []
-    if (i.phq9_baseline and i.phq9_latest is not None
+    if (i.measurable(t) and i.phq9_latest is not None
             and i.phq9_baseline - i.phq9_latest >= t.response_drop * i.phq9_baseline):
         met.append(RESPONSE)
-    if i.phq9_latest is not None and i.phq9_latest < t.remission_below:
+    if i.measurable(t) and i.phq9_latest is not None and i.phq9_latest < t.remission_below:
         met.append(REMISSION)
     if i.goals_total and i.goals_met >= i.goals_total:
         met.append(ALL_GOALS_MET)
@@ -79,6 +94,8 @@ def review(i: ReviewInputs, program: ProgramRules) -> ReviewOutcome:
     if change is not None and change >= t.worsening_increase:
         step_up.append("phq9_worsening")
     if step_up:
+        if i.phq9_latest is not None and i.phq9_latest >= t.severe_at_least:
+            step_up.append("phq9_severe")
         return ReviewOutcome(ReviewDecision.STEP_UP, met, tuple(step_up), program.step_up_to)
 
     improved = [c for c in met if c in t.step_down_requires_any_of]
@@ -91,9 +108,15 @@ def review(i: ReviewInputs, program: ProgramRules) -> ReviewOutcome:
     recorded = i.sessions_attended + i.sessions_missed
     if recorded >= t.min_sessions_attended and ATTENDANCE not in met:
         revise.append("attendance_below_threshold")
+    if i.phq9_latest is not None and i.phq9_latest >= t.severe_at_least:
+        revise.append("phq9_severe")
+    for code, earlier in (("phq9_worsening_since_previous", i.phq9_previous),
+                          ("phq9_worsening_since_best", i.phq9_best)):
+        if earlier is not None and i.phq9_latest is not None and i.phq9_latest - earlier >= t.worsening_increase:
+            revise.append(code)
     if change is not None and change > 0:
         revise.append("phq9_rising")
-    elif (i.phq9_latest is not None and i.weeks_in_treatment >= t.no_response_after_weeks
+    elif (i.phq9_latest is not None and i.weeks_in_treatment >= t.no_response_after_weeks and i.measurable(t)
           and RESPONSE not in met and REMISSION not in met):
         revise.append("no_response")
     if revise:
@@ -101,6 +124,8 @@ def review(i: ReviewInputs, program: ProgramRules) -> ReviewOutcome:
 
     waiting = []
     if not improved:
+        if i.phq9_baseline is not None and not i.measurable(t):
+            waiting.append("phq9_baseline_below_10")  # no step-down on response or remission from it
         waiting.append("awaiting_response" if i.phq9_latest is not None else "awaiting_reassessment")
     if MIN_SESSIONS not in met:
         waiting.append("awaiting_attendance")
