@@ -92,7 +92,9 @@ class Aftercare:
         if exists:
             return
         out = EventContext.caused_by(ctx.cause)
-        now = self.clock()
+        # the discharge is when planning declared the step-down (a redelivery or a late consumer
+        # gives the same time), not when this message happens to be handled
+        now = event.declared_at if event.declared_at.tzinfo else event.declared_at.replace(tzinfo=UTC)
         services = step_down_services(event.recommended_level_of_care)
         plan = AftercarePlan(
             id=new_id("acp"), participant_id=event.participant_id, episode_id=event.episode_id,
@@ -114,7 +116,7 @@ class Aftercare:
                               self.settings.follow_up_days)
         # only rows here: the dispatcher makes the flow runs from them once this commits, and
         # publishes FollowUpScheduled with their ids (no remote call inside this transaction)
-        for offset, due in follow_up_due_times(now, cadence, self.day):
+        for offset, due in follow_up_due_times(now, cadence, self.day, self.settings.zone_of(ctx.cause.programid)):
             ctx.session.add(FollowUp(
                 id=f"fu-{event.episode_id}-d{offset}", participant_id=event.participant_id,
                 episode_id=event.episode_id, tenant_id=ctx.cause.tenantid, program_id=ctx.cause.programid,

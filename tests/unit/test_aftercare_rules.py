@@ -180,3 +180,31 @@ def test_check_in_outcome_and_the_way_back_up(change, status, risk):
     c = CheckIn(**{**WELL.__dict__, **change})
     assert check_in_status(c) is status
     assert relapse_risk(check_in_status(c), c) is risk
+
+
+# -- due times in the program's local calendar (issue 15: answering on local day 7 counts) -----
+
+def test_in_calendar_days_each_check_in_is_due_at_nine_local_on_its_local_day():
+    from zoneinfo import ZoneInfo
+
+    from services.aftercare.domain.follow_up_rules import follow_up_due_times
+
+    ny = ZoneInfo("America/New_York")
+    evening = datetime(2026, 3, 5, 23, 30, tzinfo=ny)  # 04:30 UTC on the 6th; local day 0 is the 5th
+    due = dict(follow_up_due_times(evening, (7, 30), timedelta(days=1), ny))
+    assert due[7].astimezone(ny) == datetime(2026, 3, 12, 9, 0, tzinfo=ny)  # after spring-forward (8 March)
+    assert due[30].astimezone(ny) == datetime(2026, 4, 4, 9, 0, tzinfo=ny)
+    brisbane = ZoneInfo("Australia/Brisbane")  # UTC+10, no daylight saving
+    late = datetime(2026, 7, 1, 15, 0, tzinfo=UTC)  # 01:00 on the 2nd in Brisbane: local day 0 is the 2nd
+    assert dict(follow_up_due_times(late, (7,), timedelta(days=1), brisbane))[7] == datetime(2026, 7, 8, 23, 0,
+                                                                                             tzinfo=UTC)
+
+
+def test_shortened_days_count_from_the_discharge_instant_whatever_the_zone():
+    from zoneinfo import ZoneInfo
+
+    from services.aftercare.domain.follow_up_rules import follow_up_due_times
+
+    t0 = datetime(2026, 3, 5, 23, 30, tzinfo=UTC)
+    assert follow_up_due_times(t0, (7,), timedelta(seconds=2), ZoneInfo("America/New_York")) == \
+        [(7, t0 + timedelta(seconds=14))]

@@ -1,7 +1,8 @@
 """Follow-up cadence, check-in outcome and the way back up. Pure."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from services.clinical_safety.screeners import CssrsAnswers, CssrsRisk, cssrs_risk
 from services.clinical_safety.triage import SafetyFinding, combined, cssrs_finding, phq9_item9_finding
@@ -11,9 +12,19 @@ DEFAULT_CADENCE_DAYS = (7, 30, 90, 180)
 
 
 def follow_up_due_times(discharged_at: datetime, cadence_days: tuple[int, ...],
-                        day_length: timedelta = timedelta(days=1)) -> list[tuple[int, datetime]]:
-    """(day offset, due time) per check-in. ``day_length`` shortens days for demos and tests."""
-    return [(d, discharged_at + d * day_length) for d in sorted(set(cadence_days))]
+                        day_length: timedelta = timedelta(days=1),
+                        tz: ZoneInfo | None = None) -> list[tuple[int, datetime]]:
+    """(day offset, due time) per check-in. In calendar days (``day_length`` of one day) and the
+    program's time zone ``tz``: 09:00 local on local day N after the discharge date (day 0), so an
+    answer the same local day counts in the 7- and 30-day measures, which count local calendar days
+    (HEDIS FUH/FUM: "within 7 days after discharge", the discharge date not counting). A shortened
+    ``day_length`` (demos and tests) counts from the discharge instant instead."""
+    from .measures import local_due_at
+
+    days = sorted(set(cadence_days))
+    if tz is not None and day_length == timedelta(days=1):
+        return [(d, local_due_at(discharged_at.astimezone(UTC), d, tz)) for d in days]
+    return [(d, discharged_at + d * day_length) for d in days]
 
 
 def step_down_services(level: LevelOfCare) -> tuple[AftercareService, ...]:
