@@ -106,8 +106,10 @@ def test_a_participant_goes_from_referral_to_scheduled_follow_ups(stack, readers
         assert done[0]["parameters"]["participant_id"] == pid
         follow_up = next(f for f in api.aftercare(http, stack.urls(), pid)["follow_ups"] if f["day_offset"] == 7)
         assert follow_up["status"] == "open"
-        reminders = (stack.data_dir / "notifications.jsonl").read_text().splitlines()
-        assert any(json.loads(line)["follow_up_id"] == d7["follow_up_id"] for line in reminders)
+        notifications = stack.data_dir / "notifications.jsonl"
+        poll(lambda: notifications.exists() and any(json.loads(line)["follow_up_id"] == d7["follow_up_id"]
+                                                    for line in notifications.read_text().splitlines()),
+             30, "the dispatcher to send the day-7 reminder")
 
         # a relapse at the check-in is the way back up: intake re-refers
         checked = api.check_in(http, stack.urls(), d7["follow_up_id"], {

@@ -3,7 +3,7 @@ finding raises a flag whatever the follow-up's state, an answer to a completed o
 follow-up is kept as an additional answer, the sweep escalates an unacknowledged flag level by
 level, and acknowledgement and resolution are recorded with their events."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,24 +35,9 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Unused:
-    calls: list = field(default_factory=list)
-
-    async def schedule(self, **kw):
-        self.calls.append(kw)
-        return "run"
-
-    async def cancel(self, run_id):
-        self.calls.append(run_id)
-
-
 @pytest.fixture
-async def db(tmp_path):
-    d = Database(f"sqlite+aiosqlite:///{tmp_path / 'aftercare.db'}", AftercareBase.metadata)
-    await d.create_all()
-    yield d
-    await d.dispose()
+async def db(sqlite_database) -> Database:
+    return await sqlite_database("aftercare", AftercareBase.metadata)
 
 
 @pytest.fixture
@@ -62,7 +47,7 @@ def clock():
 
 @pytest.fixture
 def aftercare(clock):
-    return Aftercare(scheduler=Unused(), notifier=Unused(), settings=AftercareSettings(), clock=clock)
+    return Aftercare(settings=AftercareSettings(), clock=clock)
 
 
 async def follow_up(db, status: str, fid: str = "fu-ep1-d30") -> str:
