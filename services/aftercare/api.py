@@ -7,10 +7,9 @@ token's tenant and programs answers 404 like one that does not exist, and lists 
 cover only the caller's scope. Each access to participant data is audited."""
 
 from datetime import datetime
-
-from fastapi import APIRouter, HTTPException, Query, Request
 from typing import Annotated
 
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -22,24 +21,19 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
-
-from services.clinical_safety import recording
-from services.clinical_safety.flags import FlagConflict, FlagStatus
-from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
-from services.contracts.base import Id
-from services.contracts.codes import SafetyAction
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
+from services.contracts.base import Id
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
-
 from services.web.error_responses import errors
+from services.web.safety_flag_routes import safety_flag_routes
 
-from .domain.follow_up_rules import CheckIn
 from . import safety_flags
+from .domain.follow_up_rules import CheckIn
 from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
-from .safety_flags import UnknownSafetyFlag
 from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
 
 router = APIRouter(tags=["aftercare"])
@@ -87,12 +81,6 @@ class RecordCheckIn(BaseModel):
     work_or_school_stable: StrictBool
     cssrs: CssrsScreener | None = None
     how_they_say_they_are: str = Field(default="", max_length=4000, description="stays in aftercare")
-
-
-class Resolution(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action_taken": "safety_plan"}]})
-
-    action_taken: SafetyAction = Field(description="What was done, as a code; who did it is the token's subject")
 
 
 class FlowCall(BaseModel):
@@ -171,7 +159,8 @@ def _follow_up(fu: FollowUp) -> dict:
     return {"follow_up_id": fu.id, "day_offset": fu.day_offset, "due_at": fu.due_at.isoformat(),
             "grace_until": _iso(fu.grace_until), "flow_run_id": fu.flow_run_id,
             "grace_check_flow_run_id": fu.grace_flow_run_id, "flow_runs": fu.runs, "status": fu.status,
-            "result": fu.result, "reminder": fu.reminder, "reminder_channel": fu.reminder_channel, "opened_at": _iso(fu.opened_at),
+            "result": fu.result, "reminder": fu.reminder, "reminder_channel": fu.reminder_channel,
+            "opened_at": _iso(fu.opened_at),
             "completed_at": _iso(fu.completed_at), "missed_at": _iso(fu.missed_at),
             "escalation_level": fu.escalation_level, "cancel_reason": fu.cancel_reason}
 
@@ -240,79 +229,6 @@ async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request,
 
 def _flag(f: SafetyFlag, now: datetime) -> dict:
     return safety_flags.describe(f, now)
-
-
-def _actor(access: Access) -> str:
-    """The token's subject, as the staff id the events record (never a body field)."""
-    try:
-        return recording.actor(access.principal.subject)
-    except ValueError as exc:
-        raise HTTPException(403, str(exc)) from None
-
-
-async def _flag_in_scope(s: AsyncSession, access: Access, flag_id: str, lock: bool = False) -> SafetyFlag:
-    try:
-        flag = await safety_flags.get_flag(s, flag_id, lock)
-    except UnknownSafetyFlag:
-        flag = None
-    access.resource = f"safety_flag:{flag_id}"
-    if flag is None or not access.admits(flag.participant_id, flag.tenant_id, flag.program_id):
-        raise HTTPException(404, f"unknown safety flag: {flag_id}")
-    return flag
-
-
-@router.get("/safety-flags")
-async def list_safety_flags(request: Request,
-                            status: str = Query("unresolved", pattern=r"^(unresolved|open|acknowledged|resolved)$"),
-                            access: Access = authorized(Permission.SAFETY_FLAG_READ, "safety_flags.list")
-                            ) -> list[dict]:
-    """The caller's tenant and programs only; overdue flags first, then by deadline."""
-    wanted = ([FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED] if status == "unresolved" else [FlagStatus(status)])
-    async with request.app.state.runtime.db.sessions() as s:
-        rows = (await s.scalars(select(SafetyFlag).where(
-            SafetyFlag.status.in_(wanted), SafetyFlag.tenant_id == access.tenant,
-            SafetyFlag.program_id.in_(access.principal.programs)).order_by(SafetyFlag.respond_by))).all()
-    now = _aftercare(request).clock()
-    out = sorted((_flag(f, now) for f in rows), key=lambda f: not f["overdue"])
-    for f in rows:
-        access.saw(f.participant_id, f.program_id)
-    return out
-
-
-@router.get("/safety-flags/{flag_id}", responses=errors(404))
-async def get_safety_flag(flag_id: Id, request: Request,
-                          access: Access = authorized(Permission.SAFETY_FLAG_READ, "safety_flag.read")) -> dict:
-    async with request.app.state.runtime.db.sessions() as s:
-        flag = await _flag_in_scope(s, access, flag_id)
-    return _flag(flag, _aftercare(request).clock())
-
-
-@router.post("/safety-flags/{flag_id}/acknowledgement", responses=errors(404))
-async def acknowledge_safety_flag(flag_id: Id, request: Request,
-                                  access: Access = authorized(Permission.SAFETY_FLAG_RESPOND,
-                                                              "safety_flag.acknowledge")) -> dict:
-    """The clinician named by the token takes the flag: its escalation stops. Idempotent."""
-    now = _aftercare(request).clock()
-    async with _uow(request) as uow:
-        flag = await _flag_in_scope(uow.session, access, flag_id, lock=True)
-        safety_flags.acknowledge(uow.outbox, flag, _actor(access), now)
-    return _flag(flag, now)
-
-
-@router.post("/safety-flags/{flag_id}/resolution", responses=errors(404, 409))
-async def resolve_safety_flag(flag_id: Id, body: Resolution, request: Request,
-                              access: Access = authorized(Permission.SAFETY_FLAG_RESPOND, "safety_flag.resolve")
-                              ) -> dict:
-    """What was done, as a code, by the clinician named by the token (acknowledging it too if
-    nobody had). Again with the same action: unchanged; with another: 409 naming action_taken."""
-    now = _aftercare(request).clock()
-    try:
-        async with _uow(request) as uow:
-            flag = await _flag_in_scope(uow.session, access, flag_id, lock=True)
-            safety_flags.resolve(uow.outbox, flag, body.action_taken, _actor(access), now)
-    except FlagConflict as exc:
-        raise HTTPException(409, f"{exc.field}: {exc}") from None
-    return _flag(flag, now)
 
 
 @router.get("/participants/{participant_id}/aftercare", responses=errors(404))
@@ -423,3 +339,8 @@ async def follow_up_measures(request: Request, as_of: AwareDatetime | None = Non
     async with request.app.state.runtime.db.sessions() as s:
         return await _aftercare(request).follow_up_measures(s, access.tenant, access.principal.programs,
                                                             as_of, program_id)
+
+
+safety_router = safety_flag_routes(SafetyFlag, safety_flags.EVENTS, describe=safety_flags.describe,
+                                   clock=lambda request: _aftercare(request).clock(),
+                                   which="The flags raised at check-ins")

@@ -4,7 +4,7 @@ its Prefect and notification adapters) and the safety sweep (escalates unacknowl
 from services.eventing.runtime import build_service
 from services.eventing.settings import ContinuumSettings, service_settings
 
-from .api import router
+from .api import router, safety_router
 from .dispatcher import FollowUpDispatcher
 from .follow_up_scheduler import PrefectFollowUpScheduler
 from .handlers import Aftercare
@@ -31,7 +31,7 @@ def create_app():
         rt.extras["safety_sweep"] = sweep(rt.unit_of_work, settings, aftercare.clock)
         return [rt.extras["dispatcher"], rt.extras["safety_sweep"]]
 
-    api = build_service("aftercare", routers=[router], handlers=aftercare.handlers(),
+    api = build_service("aftercare", routers=[router, safety_router], handlers=aftercare.handlers(),
                         metadatas=(AftercareBase.metadata,), title="Continuum aftercare", workers=workers)
     api.state.runtime.extras["aftercare"] = aftercare
     return api
