@@ -1,20 +1,22 @@
 """Aftercare's own settings (environment, prefix ``CONTINUUM_AFTERCARE_``): the follow-up
 cadence per program, the grace window, escalation of missed check-ins (unanswered safety
-flags escalate by ``services.clinical_safety.settings``), the rule for the remaining follow-ups after a risk, the program's time zone
+flags escalate by ``services.clinical_safety.settings``), the rule for the remaining follow-ups
+after a risk, the program's time zone
 (the measures' calendar days), and where reminders go (a file of ids always; email when SMTP
 is configured and the participant gave aftercare an address)."""
 
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.eventing.settings import ProgramTimeZones
 
 from .domain.follow_up_rules import DEFAULT_CADENCE_DAYS
 from .domain.step_up import RemainingFollowUps
 
 
-class AftercareSettings(BaseSettings):
+class AftercareSettings(ProgramTimeZones, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTINUUM_AFTERCARE_")
 
     follow_up_days: tuple[int, ...] = Field(default=DEFAULT_CADENCE_DAYS,
@@ -33,10 +35,6 @@ class AftercareSettings(BaseSettings):
     remaining_follow_ups_on_risk: dict[str, RemainingFollowUps] = Field(
         default_factory=dict,
         description='Per risk (at_risk, relapse, safety): keep (default) or cancel the remaining check-ins')
-    time_zone: str = Field(default="America/New_York",
-                           description="The program's time zone: follow-up measures count its calendar days")
-    time_zone_by_program: dict[str, str] = Field(default_factory=dict,
-                                                 description='A program\'s own, e.g. {"adult-mh": "Australia/Sydney"}')
     notifications_file: Path | None = None
     smtp_host: str | None = Field(default=None, description="Set to send reminders by email")
     smtp_port: int = 25
@@ -48,18 +46,6 @@ class AftercareSettings(BaseSettings):
         if len(self.escalation_roles) != len(self.escalation_response_hours) or not self.escalation_roles:
             raise ValueError("escalation_roles and escalation_response_hours need the same, non-zero length")
         return self
-
-    @model_validator(mode="after")
-    def _known_time_zones(self):
-        for name in (self.time_zone, *self.time_zone_by_program.values()):
-            try:
-                ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"time_zone: unknown time zone {name!r}") from None
-        return self
-
-    def zone_of(self, program_id: str | None) -> ZoneInfo:
-        return ZoneInfo(self.time_zone_by_program.get(program_id or "", self.time_zone))
 
     @property
     def time_scale(self) -> float:

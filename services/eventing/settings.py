@@ -3,8 +3,9 @@ loopback with SQLite files under ``data/``."""
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105}
@@ -65,3 +66,25 @@ def service_settings(service: str, base: ContinuumSettings | None = None) -> Ser
     if not s.database_url:
         s.database_url = f"sqlite+aiosqlite:///{(base.data_dir / f'{service}.db').resolve()}"
     return s
+
+
+class ProgramTimeZones(BaseModel):
+    """The programs' time zones, for settings that count a program's local calendar days
+    (aftercare's follow-up measures and due times, operations' follow-up figures)."""
+
+    time_zone: str = Field(default="America/New_York",
+                           description="The program's time zone: follow-up measures count its calendar days")
+    time_zone_by_program: dict[str, str] = Field(default_factory=dict,
+                                                 description='A program\'s own, e.g. {"adult-mh": "Australia/Sydney"}')
+
+    @model_validator(mode="after")
+    def _known_time_zones(self):
+        for name in (self.time_zone, *self.time_zone_by_program.values()):
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"time_zone: unknown time zone {name!r}") from None
+        return self
+
+    def zone_of(self, program_id: str | None) -> ZoneInfo:
+        return ZoneInfo(self.time_zone_by_program.get(program_id or "", self.time_zone))

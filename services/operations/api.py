@@ -20,6 +20,7 @@ from services.security.roles import Permission, Role
 from services.security.signing_key import DEVELOPMENT_ENVIRONMENTS
 
 from .domain.figures import figures, scope_rows
+from .settings import OperationsSettings
 from .store import load_rows
 
 router = APIRouter(tags=["operations"])
@@ -29,6 +30,10 @@ log = get_logger(__name__)
 
 def _rt(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
+
+
+def _settings(request: Request) -> OperationsSettings:
+    return request.app.state.operations_settings
 
 
 @router.get("/", include_in_schema=False)
@@ -70,7 +75,7 @@ async def get_figures(request: Request, tenant: str | None = Query(None, max_len
     rt = _rt(request)
     async with rt.db.sessions() as s:
         rows = scope_rows(await load_rows(s), access.tenant, access.principal.programs)
-    out = figures(rows, datetime.now(UTC), access.tenant, program or None)
+    out = figures(rows, datetime.now(UTC), access.tenant, program or None, zone_of=_settings(request).zone_of)
     out["consumer_lag"] = await consumer_lag(rt)
     return out
 

@@ -8,6 +8,7 @@ from services.eventing.settings import ContinuumSettings
 
 from .api import STATIC, add_development_token_route, router
 from .handlers import HANDLERS, on_dead_letter
+from .settings import OperationsSettings
 from .tables import OperationsBase
 
 
@@ -16,6 +17,7 @@ def create_app():
                         metadatas=(OperationsBase.metadata,), title="Continuum operations",
                         on_dead_letter=on_dead_letter,
                         per_participant=False)  # the daily event counts are shared by everyone
+    api.state.operations_settings = OperationsSettings()
     add_development_token_route(api, ContinuumSettings().environment)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

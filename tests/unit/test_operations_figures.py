@@ -1,6 +1,6 @@
 """The dashboard's figures from a known synthetic history."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.operations.domain.figures import figures
 
@@ -67,3 +67,32 @@ def test_filters_by_tenant_and_program():
     assert b["safety_flags"]["open"] == 0
     teen = figures(rows(), NOW, program="adolescent-mh")
     assert teen["census"]["total"] == 1 and teen["follow_up_completion"]["discharged"] == 0
+
+
+def test_the_follow_up_figure_counts_the_programs_local_calendar_days():
+    """As aftercare's measure (HEDIS FUH/FUM): the local discharge date is day 0 and does not count;
+    an evening discharge in New York answered the next local morning is day 1, though under 24 h."""
+    from zoneinfo import ZoneInfo
+
+    from services.operations.domain.figures import follow_up_completion
+
+    ny, brisbane = ZoneInfo("America/New_York"), ZoneInfo("Australia/Brisbane")
+    out = datetime(2026, 3, 5, 23, 30, tzinfo=ny)  # spring-forward comes on 8 March
+
+    def figure(answered: list[datetime], now: datetime, zone=ny, days: int = 7) -> dict:
+        rows = {"episodes": [{"episode_id": "e1", "program_id": "p", "discharged_at": out}],
+                "follow_ups": [{"episode_id": "e1", "completed_at": t} for t in answered]}
+        return follow_up_completion(rows, now, lambda program: zone)[f"within_{days}_days"]
+
+    later = out + timedelta(days=60)
+    assert figure([out + timedelta(minutes=20)], later)["completed"] == 0, "day 0 does not count"
+    assert figure([datetime(2026, 3, 6, 9, 0, tzinfo=ny)], later)["completed"] == 1, "day 1"
+    assert figure([datetime(2026, 3, 12, 22, 0, tzinfo=ny)], later)["completed"] == 1, "day 7, late evening"
+    assert figure([datetime(2026, 3, 13, 0, 30, tzinfo=ny)], later)["completed"] == 0, "day 8"
+    assert figure([datetime(2026, 4, 4, 23, 0, tzinfo=ny)], later, days=30)["completed"] == 1, "day 30"
+    assert figure([datetime(2026, 4, 5, 8, 0, tzinfo=ny)], later, days=30)["completed"] == 0, "day 31"
+    assert figure([], datetime(2026, 3, 12, 23, 59, tzinfo=ny))["pending"] == 1, "day 7 still open"
+    assert figure([], datetime(2026, 3, 13, 0, 1, tzinfo=ny))["eligible"] == 1, "over after local day 7"
+    # the same instants in UTC+10: 23:30 in New York on the 5th is 14:30 on the 6th in Brisbane
+    assert figure([datetime(2026, 3, 6, 9, 0, tzinfo=ny)], later, brisbane)["completed"] == 1, "day 1 there too"
+    assert figure([datetime(2026, 3, 6, 8, 0, tzinfo=ny)], later, brisbane)["completed"] == 0, "day 0 there"

@@ -2,8 +2,10 @@
 figures out, as of ``now``, optionally for one tenant and/or program."""
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from statistics import median
+from zoneinfo import ZoneInfo
 
 STAGES = ("referred", "assessed", "planned", "scheduled", "ready_for_step_down", "discharged",
           "follow_ups")
@@ -131,20 +133,33 @@ def pipeline(rows: Rows) -> dict:
             "current_stage": dict(sorted(current.items()))}
 
 
-def follow_up_completion(rows: Rows, now: datetime) -> dict:
-    completed: dict[str, datetime] = {}
+ZoneOf = Callable[[str | None], ZoneInfo]
+"""The time zone of a program (the follow-up windows count its local calendar days)."""
+
+
+def local_days(start: datetime, t: datetime, tz: ZoneInfo) -> int:
+    """Calendar days from ``start``'s local date (day 0) to ``t``'s, in ``tz``."""
+    return (t.astimezone(tz).date() - start.astimezone(tz).date()).days
+
+
+def follow_up_completion(rows: Rows, now: datetime, zone_of: ZoneOf = lambda program: ZoneInfo("UTC")) -> dict:
+    """The share of discharges with a completed follow-up within 7 and within 30 days after the
+    discharge date, in the program's local calendar days; the discharge date (day 0) does not
+    count (HEDIS FUH/FUM, as aftercare's ``/measures/follow-up``). A discharge whose window is
+    still open and not met yet is ``pending``, not counted."""
+    completed: dict[str, list[datetime]] = defaultdict(list)
     for f in rows.get("follow_ups", []):
         if f.get("completed_at") and f.get("episode_id"):
-            prev = completed.get(f["episode_id"])
-            completed[f["episode_id"]] = min(prev, f["completed_at"]) if prev else f["completed_at"]
+            completed[f["episode_id"]].append(f["completed_at"])
     discharged = [e for e in rows.get("episodes", []) if e.get("discharged_at")]
     out: dict = {"discharged": len(discharged)}
     for days in (7, 30):
-        window = timedelta(days=days)
-        within = sum(1 for e in discharged if e["episode_id"] in completed
-                     and completed[e["episode_id"]] - e["discharged_at"] <= window)
-        eligible = sum(1 for e in discharged if now - e["discharged_at"] >= window
-                       or (e["episode_id"] in completed and completed[e["episode_id"]] - e["discharged_at"] <= window))
+        within = eligible = 0
+        for e in discharged:
+            tz = zone_of(e.get("program_id"))
+            met = any(1 <= local_days(e["discharged_at"], c, tz) <= days for c in completed.get(e["episode_id"], []))
+            within += met
+            eligible += met or local_days(e["discharged_at"], now, tz) > days
         out[f"within_{days}_days"] = {"completed": within, "eligible": eligible,
                                       "pending": len(discharged) - eligible, "rate": _rate(within, eligible)}
     by_offset: dict[int, Counter] = defaultdict(Counter)
@@ -224,13 +239,14 @@ def filters(rows: Rows) -> dict:
             "programs": sorted({r["program_id"] for r in seen if r.get("program_id")})}
 
 
-def figures(rows: Rows, now: datetime, tenant: str | None = None, program: str | None = None) -> dict:
+def figures(rows: Rows, now: datetime, tenant: str | None = None, program: str | None = None,
+            zone_of: ZoneOf = lambda program: ZoneInfo("UTC")) -> dict:
     mine = filter_rows(rows, tenant, program)
     return {
         "as_of": now.isoformat(), "tenant_id": tenant, "program_id": program, "filters": filters(rows),
         "census": census(mine), "admissions_and_discharges": admissions_and_discharges(mine),
         "sessions": sessions(mine), "hours_compliance": hours_compliance(mine, now),
-        "pipeline": pipeline(mine), "follow_up_completion": follow_up_completion(mine, now),
+        "pipeline": pipeline(mine), "follow_up_completion": follow_up_completion(mine, now, zone_of),
         "safety_flags": safety_flags(mine, now), "dead_letters": dead_letters(mine),
         "events_by_type": event_counts(mine),
     }
