@@ -127,10 +127,11 @@ class FollowUpDispatcher:
         # an answer that came before the reminder went out needs none
         due = await self._pending(FollowUp.reminder == "to_send", FollowUp.reminder_next_at <= self.clock(),
                                   FollowUp.status.in_(("open", "missed")))
+        async with self.rt.db.sessions() as s:  # the batch's addresses in one read
+            emails = dict((await s.execute(select(ReminderContact.participant_id, ReminderContact.email).where(
+                ReminderContact.participant_id.in_({fu.participant_id for fu in due})))).all()) if due else {}
         for fu in due:
-            async with self.rt.db.sessions() as s:
-                contact = await s.get(ReminderContact, fu.participant_id)
-            reminder = Reminder(fu.participant_id, fu.id, fu.due_at, contact.email if contact else None)
+            reminder = Reminder(fu.participant_id, fu.id, fu.due_at, emails.get(fu.participant_id))
             try:
                 channel = await self.notifier.send_check_in_reminder(reminder)
             except ReminderNotSent as exc:

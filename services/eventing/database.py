@@ -21,6 +21,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .metrics import STORE_WRITE_WAIT
+from .worst_in_window import WorstInWindow
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -126,7 +129,7 @@ class Database:
         self.sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         """Sessions for reads: their own pool, never queued behind a writer (read-only on SQLite)."""
         self._write_lock = asyncio.Lock()  # created unbound; binds to the loop that first awaits it
-        self.write_lock_waits = _LockWaits()
+        self.write_lock_waits = WorstInWindow()  # seconds a unit of work waited for its turn to write
 
     async def create_all(self) -> None:
         async with self.engine.begin() as conn:
@@ -149,7 +152,9 @@ class Database:
                 # queue on busy_timeout instead of failing a read-to-write upgrade with "locked"
                 asked = time.perf_counter()
                 async with self._write_lock:
-                    self.write_lock_waits.record(time.perf_counter() - asked)
+                    waited = time.perf_counter() - asked
+                    self.write_lock_waits.record(waited)
+                    STORE_WRITE_WAIT.observe(waited)
                     async with self._writes() as session, session.begin():
                         await session.connection(execution_options={"sqlite_immediate": True})
                         yield session
@@ -167,29 +172,6 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
-
-
-class _LockWaits:
-    """How long units of work waited for this process's turn to write (the evidence of a
-    writer that holds the store too long): the last minute's worst and the count."""
-
-    def __init__(self, window_s: float = 60.0):
-        self.window_s = window_s
-        self._worst, self._since, self.count = 0.0, time.monotonic(), 0
-
-    def record(self, seconds: float) -> None:
-        from .metrics import STORE_WRITE_WAIT
-
-        STORE_WRITE_WAIT.observe(seconds)
-        self.count += 1
-        now = time.monotonic()
-        if now - self._since > self.window_s:
-            self._worst, self._since = 0.0, now
-        self._worst = max(self._worst, seconds)
-
-    @property
-    def worst_last_minute_s(self) -> float:
-        return self._worst if time.monotonic() - self._since <= self.window_s else 0.0
 
 
 def _sqlite_connect_read_only(dbapi_conn, record) -> None:

@@ -6,30 +6,21 @@ import asyncio
 import time
 
 from .metrics import EVENT_LOOP_LAG
+from .worst_in_window import WorstInWindow
 
 
 class LoopLagMonitor:
     def __init__(self, interval_s: float = 0.1, window_s: float = 60.0):
-        self.interval_s, self.window_s = interval_s, window_s
-        self.last_s = 0.0
-        self._worst_s, self._since = 0.0, time.monotonic()
+        self.interval_s = interval_s
+        self.lag_s = WorstInWindow(window_s)
 
     async def run(self) -> None:
         while True:
             asked = time.monotonic()
             await asyncio.sleep(self.interval_s)
-            self.observe(max(0.0, time.monotonic() - asked - self.interval_s))
-
-    def observe(self, lag_s: float) -> None:
-        now = time.monotonic()
-        if now - self._since > self.window_s:
-            self._worst_s, self._since = 0.0, now
-        self.last_s, self._worst_s = lag_s, max(self._worst_s, lag_s)
-        EVENT_LOOP_LAG.set(self._worst_s)
-
-    @property
-    def worst_s(self) -> float:
-        return self._worst_s
+            self.lag_s.record(max(0.0, time.monotonic() - asked - self.interval_s))
+            EVENT_LOOP_LAG.set(self.lag_s.worst)
 
     def report(self) -> dict:
-        return {"last_ms": round(self.last_s * 1000, 1), "worst_last_minute_ms": round(self._worst_s * 1000, 1)}
+        return {"last_ms": round(self.lag_s.last * 1000, 1), "worst_last_minute_ms": round(self.lag_s.worst * 1000, 1),
+                "samples": self.lag_s.count}

@@ -262,7 +262,7 @@ def build_service(
             "published": rt.relay.published if rt.relay else 0,
             "outbox_backlog": await rt.outbox_backlog(),
             "event_loop_lag": rt.loop_lag.report(),
-            "store_write_wait_worst_last_minute_ms": round(db.write_lock_waits.worst_last_minute_s * 1000, 1),
+            "store_write_wait_worst_last_minute_ms": round(db.write_lock_waits.worst * 1000, 1),
         }
 
     @platform.get("/metrics", response_class=Response, responses={200: {
