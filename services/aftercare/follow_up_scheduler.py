@@ -37,7 +37,7 @@ def idempotency_key(prefix: str, follow_up_id: str, step: str) -> str:
 
 
 class PrefectFollowUpScheduler:
-    def __init__(self, aftercare_url: str, idempotency_prefix: str = "", deadline_s: float = 15.0):
+    def __init__(self, aftercare_url: str, idempotency_prefix: str = "", deadline_s: float = 60.0):
         self.aftercare_url = aftercare_url
         self.idempotency_prefix = idempotency_prefix
         self.deadline_s = deadline_s
@@ -53,9 +53,16 @@ class PrefectFollowUpScheduler:
         return self._client
 
     async def close(self) -> None:
+        """Closes the client; the next call opens a new one. Also after any failed call: a request
+        cut short by its deadline can leave the client's connection pool stuck (seen under load:
+        every later call timed out), so a failure never reuses the client."""
         if self._client is not None:
             client, self._client = self._client, None
-            await client.__aexit__(None, None, None)
+            try:
+                async with asyncio.timeout(5):
+                    await client.__aexit__(None, None, None)
+            except Exception:  # noqa: BLE001 - it is dropped either way
+                pass
 
     async def _deployment(self, client):
         if self._deployment_id is None:
@@ -82,6 +89,7 @@ class PrefectFollowUpScheduler:
                     tags=["continuum", "follow-up", step],
                 )
         except (httpx.HTTPError, PrefectHTTPStatusError, OSError, TimeoutError) as exc:
+            await self.close()
             raise TransientError(f"Prefect unavailable: {type(exc).__name__}") from exc
         return str(run.id)
 
@@ -97,4 +105,5 @@ class PrefectFollowUpScheduler:
         except ObjectNotFound:
             return
         except (httpx.HTTPError, PrefectHTTPStatusError, OSError, TimeoutError) as exc:
+            await self.close()
             raise TransientError(f"Prefect unavailable: {type(exc).__name__}") from exc

@@ -254,3 +254,29 @@ def test_a_check_in_run_that_fails_is_retried_and_reminds_once(stack):
         lines = [x for x in (stack.data_dir / "notifications.jsonl").read_text().splitlines()
                  if d7["follow_up_id"] in x]
         assert len(lines) == 1
+
+
+async def test_the_prefect_client_recovers_after_a_call_cut_short_by_its_deadline(stack):
+    """Under load a Prefect call can outlive its deadline; the request cut short must not leave
+    the long-lived client stuck (seen: every later call timed out): the next call works."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from services.aftercare.follow_up_scheduler import PrefectFollowUpScheduler
+    from services.eventing.consumer import TransientError
+
+    scheduler = PrefectFollowUpScheduler(stack.url("aftercare"), idempotency_prefix=stack.config.topic_prefix,
+                                         deadline_s=0.001)
+    far = datetime.now(UTC) + timedelta(days=30)  # never comes due during the session
+    args = {"follow_up_id": "fu-deadline-probe-d7", "participant_id": "p-deadline-probe", "due_at": far}
+    with temporary_settings({PREFECT_API_URL: stack.prefect.api_url}):
+        try:
+            with pytest.raises(TransientError, match="TimeoutError"):
+                await scheduler.schedule(**args)
+            scheduler.deadline_s = 15
+            first = await scheduler.schedule(**args)
+            assert await scheduler.schedule(**args) == first, "the same run by its idempotency key"
+            await scheduler.cancel(first)
+        finally:
+            await scheduler.close()
+    [run] = flow_runs(stack, [first])
+    assert run["state_type"] in ("CANCELLING", "CANCELLED")
