@@ -2,12 +2,22 @@
 
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 """Opaque identifier: participant, plan, session ... ids. Never a name or a contact."""
 
 SERVICES = ("intake", "planning", "scheduling", "aftercare")
+
+
+class Actor(BaseModel):
+    """Who did something, exactly as their access token said: the subject (the identity provider's
+    id of the person or client) and the role that allowed the action. Never taken from a request body."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: Id = Field(description="The token's subject")
+    role: Id = Field(description="The role of the token that allowed the action")
 
 
 class Event(BaseModel):

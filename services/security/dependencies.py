@@ -11,6 +11,8 @@ from typing import Literal
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.contracts.base import Actor
+
 from .audit import AuditRecord
 from .principal import Principal
 from .roles import Permission, granting_role
@@ -51,6 +53,11 @@ class Access:
     @property
     def tenant(self) -> str:
         return self.principal.tenant
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts, for the records and events: the token's subject and the role that allowed it."""
+        return Actor(id=self.principal.subject, role=self.role)
 
 
 def _unauthorized(detail: str, error: str | None) -> HTTPException:

@@ -10,6 +10,8 @@ class Principal:
     roles: tuple[str, ...]
     tenant: str
     programs: tuple[str, ...]
+    participant_id: str | None = None
+    """Set only for a participant's own session: the participant the token speaks for."""
 
     def in_scope(self, tenant_id: str | None, program_id: str | None) -> bool:
         """A participant is visible only in the caller's own tenant and one of their programs."""

@@ -49,6 +49,7 @@ class Role(StrEnum):
     INTEGRATION_CLIENT = "integration_client"
     WORKFLOW = "workflow"
     PRIVACY_OFFICER = "privacy_officer"
+    PARTICIPANT = "participant"
 
 
 class Permission(StrEnum):
@@ -91,6 +92,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INTEGRATION_CLIENT: frozenset({P.REFERRAL_CREATE, P.PARTICIPANT_READ}),
     Role.WORKFLOW: frozenset({P.FOLLOW_UP_RUN}),
     Role.PRIVACY_OFFICER: frozenset({P.AUDIT_READ, P.PARTICIPANT_ERASE}),
+    Role.PARTICIPANT: frozenset(),  # signs their own plan (issue 14): permissions come with that route
 }
 
 
