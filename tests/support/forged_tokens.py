@@ -1,0 +1,62 @@
+"""Tokens an attacker could make, built from a real token of the identity provider: the same
+claims signed with a key of the attacker's own (RS256, even with the provider's ``kid``), and
+an HS256 token whose HMAC secret is the provider's public key (the classic algorithm
+confusion). The services must refuse every one with 401."""
+
+import base64
+import hashlib
+import hmac
+import json
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def claims_of(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def header_of(token: str) -> dict:
+    return jwt.get_unverified_header(token)
+
+
+def self_signed(real_token: str, **changes) -> str:
+    """The real token's claims (with ``changes``) and ``kid``, signed with a fresh RSA key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return jwt.encode({**claims_of(real_token), **changes}, pem, algorithm="RS256",
+                      headers={"kid": header_of(real_token).get("kid")})
+
+
+def provider_public_key_pem(issuer: str, kid: str) -> bytes:
+    """The provider's published public key ``kid`` (from its JWKS), as PEM."""
+    discovery = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+    for jwk in httpx.get(discovery["jwks_uri"], timeout=10).json()["keys"]:
+        if jwk.get("kid") == kid:
+            public = jwt.PyJWK(jwk).key
+            return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    raise LookupError(f"no key {kid} in the provider's JWKS")
+
+
+def hs256_with_public_key(real_token: str, issuer: str) -> str:
+    """The real token's claims, HS256-signed with the provider's public key as the secret (PyJWT
+    refuses to make such a token, so it is assembled by hand)."""
+    kid = header_of(real_token)["kid"]
+    secret = provider_public_key_pem(issuer, kid)
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    payload = _b64(json.dumps(claims_of(real_token)).encode())
+    signature = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64(signature)}"
+
+
+def unsigned(real_token: str) -> str:
+    """``alg: none``: the real token's claims with no signature at all."""
+    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{_b64(json.dumps(claims_of(real_token)).encode())}."
