@@ -158,6 +158,10 @@ class IdentityClient:
     def _admin_call(self, method: str, path: str, **kwargs) -> httpx.Response:
         r = self._call(method, f"{self.url}/admin/realms/{self.realm}{path}", headers=self._admin_headers(),
                        **kwargs)
+        if r.status_code == 401:  # the admin session is gone (Keycloak restarted): sign in again
+            self._admin = None
+            r = self._call(method, f"{self.url}/admin/realms/{self.realm}{path}", headers=self._admin_headers(),
+                           **kwargs)
         if r.status_code >= 400:
             raise RuntimeError(f"Keycloak admin {method} {path} -> {r.status_code}: {r.text[:500]}")
         return r
