@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
@@ -90,8 +91,8 @@ class IdentityClient:
         """For a started deploy.keycloak_runner.KeycloakServer (shared per data dir)."""
         return cls.for_data_dir(server.data_dir.parent)
 
-    _by_dir: dict[Path, "IdentityClient"] = {}
-    _by_dir_lock = threading.Lock()
+    _by_dir: ClassVar[dict[Path, "IdentityClient"]] = {}
+    _by_dir_lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> "IdentityClient":

@@ -1,5 +1,6 @@
 """The whole system as a user starts it: Kafka (unless KAFKA_BOOTSTRAP_SERVERS names a
-cluster), the topics, Keycloak (the identity provider: every token comes from it), the Prefect server, the flow server, the four services and the
+cluster), the topics, Keycloak (the identity provider: every token comes from it), the
+Prefect server, the flow server, the four services and the
 operations read model with its dashboard, each a real process with its log under
 <data dir>/logs; the services' stores are SQLite files, or databases on a PostgreSQL server
 it starts (``database="postgresql"``). Used by ``make run`` and the tests."""
