@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser postgres run test test-unit docs kafka bench bench-scheduling bench-reads clean
+.PHONY: install browser postgres run test test-unit docs kafka keycloak bench bench-scheduling bench-reads clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 	$(BIN)/python -c "from deploy.kafka_runner import assemble; assemble()"
+	$(BIN)/python -c "from deploy.keycloak_runner import assemble; assemble()"
 
 # Debian's Chromium for the dashboard's browser test (driven by Playwright, never `playwright install`)
 browser:
@@ -25,7 +26,7 @@ postgres:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		(apt-get update -q && apt-get install -y -q postgresql)
 
-## Start Kafka, Prefect, the flow server and the four services; drive a demo cohort (Ctrl-C stops)
+## Start Kafka, Keycloak, Prefect, the flow server and the four services; drive a demo cohort (Ctrl-C stops)
 run: install
 	$(BIN)/python -m deploy run
 
@@ -56,6 +57,10 @@ bench-reads: install
 
 kafka: install
 	$(BIN)/python -m deploy kafka
+
+## Only Keycloak, the identity provider (realm continuum, demo users in data/identity/demo-users.json)
+keycloak: install
+	$(BIN)/python -m deploy keycloak
 
 clean:
 	rm -rf data .pytest_cache

@@ -1,6 +1,7 @@
 """``python -m deploy run``: the whole system with a demo cohort, until Ctrl-C.
 ``python -m deploy kafka [--brokers 3]``: only the broker (or a three-node cluster); ``--secure``:
-SASL/SCRAM over TLS with ACLs. ``CONTINUUM_KAFKA_SECURE=1`` runs the whole system on the secured broker."""
+SASL/SCRAM over TLS with ACLs. ``CONTINUUM_KAFKA_SECURE=1`` runs the whole system on the secured broker.
+``python -m deploy keycloak``: only the identity provider (realm ``continuum``, demo users)."""
 
 import signal
 import time
@@ -11,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 
 from .demo_cohort import DemoCohort
+from .keycloak_runner import ADMIN_USERNAME
 from .stack import Stack, StackConfig
 
 cli = typer.Typer(add_completion=False, help=__doc__)
@@ -55,6 +57,9 @@ def run(participants: int = typer.Option(20, help="size of the synthetic demo co
             stack.start(on_step=lambda s: status.update(f"starting {s}"))
         console.print(f"[green]up[/green]: Kafka {stack.bootstrap}, Prefect http://127.0.0.1:"
                       f"{stack.config.prefect_port}, data in {stack.data_dir}")
+        console.print(f"Keycloak {stack.keycloak.url} (realm continuum; demo users and their passwords in "
+                      f"{stack.keycloak.demo_users_file}; admin console {stack.keycloak.url}/admin, "
+                      f"user {ADMIN_USERNAME}, password in {stack.keycloak.data_dir / 'admin-password'})")
         console.print(f"[bold]Operations dashboard: {stack.dashboard_url}[/bold] "
                       f"(JSON {stack.url('operations')}/api/figures, metrics on /metrics of every service)")
         _drive(stack, participants)
@@ -95,6 +100,25 @@ def kafka(brokers: int = typer.Option(1, help="1: one broker; 3 or more: a KRaft
         pass
     finally:
         broker.stop()
+
+
+@cli.command()
+def keycloak() -> None:
+    """Run only Keycloak (the realm continuum with the demo users), until Ctrl-C."""
+    stack = Stack(StackConfig.from_env())
+    server = stack.keycloak
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        with console.status(f"starting Keycloak on {server.url}"):
+            stack.start_identity()
+        console.print(f"Keycloak up on {server.url}: issuer {server.issuer}; demo users and their passwords in "
+                      f"{server.demo_users_file}; admin console {server.url}/admin (user {ADMIN_USERNAME}, "
+                      f"password in {server.data_dir / 'admin-password'}); Ctrl-C stops it")
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop_identity()
 
 
 if __name__ == "__main__":

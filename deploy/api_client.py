@@ -2,10 +2,14 @@
 would call. Used by the demo cohort and the end-to-end tests, so both drive the system
 exactly as its users do. Each function raises for an unexpected status.
 
-Every API needs a bearer token: ``dev_token``/``auth_headers`` mint one with the deployment's
-development key (``<data dir>/auth/development-signing-key``, or the configured
-``CONTINUUM_AUTH_SIGNING_KEY``), and ``client`` is an ``httpx.Client`` that sends it."""
+Every API needs a bearer token, and every token comes from the deployment's Keycloak (the
+identity provider ``make run`` starts; deploy/identity_client.py), never from a key of ours:
+``dev_token``/``auth_headers`` sign in as a user with the given roles, tenant and programs
+(created in the realm on first use), and ``client`` is an ``httpx.Client`` that sends a
+current token with every request. ``data_dir``: the deployment's (default CONTINUUM_DATA_DIR,
+else ./data), where ``identity/keycloak.json`` says where its Keycloak runs."""
 
+import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,35 +17,46 @@ from pathlib import Path
 
 import httpx
 
-from services.security.development import DEV_PROGRAMS, DEV_TENANT
-from services.security.local_tokens import bearer, local_authority
 from services.security.roles import Role
+
+from .identity_client import IdentityClient, TokenAuth
+from .keycloak_runner import DEMO_PROGRAMS, DEMO_TENANT
 
 CARE_TEAM = (Role.CLINICIAN, Role.PSYCHIATRIST, Role.CASE_MANAGER, Role.SCHEDULER, Role.CARE_COORDINATOR)
 """The roles of the demo's front end, which does what the whole care team does."""
 
 
-def dev_token(role: str | Iterable[str], tenant: str = DEV_TENANT, programs: Iterable[str] = DEV_PROGRAMS,
+def identity(data_dir: Path | None = None) -> IdentityClient:
+    """The client of the Keycloak of the deployment in ``data_dir``."""
+    return IdentityClient.for_data_dir(data_dir or Path(os.environ.get("CONTINUUM_DATA_DIR", "data")))
+
+
+def _roles(role: str | Iterable[str]) -> list[str]:
+    return [role] if isinstance(role, str) else [str(r) for r in role]
+
+
+def dev_token(role: str | Iterable[str], tenant: str = DEMO_TENANT, programs: Iterable[str] = DEMO_PROGRAMS,
               subject: str | None = None, data_dir: Path | None = None) -> str:
-    """A token for ``role`` (one role, or several) in ``tenant`` and ``programs``, signed with the
-    deployment's key (``data_dir``: where its development key lives; default CONTINUUM_DATA_DIR)."""
-    roles = [role] if isinstance(role, str) else list(role)
-    return local_authority(data_dir).issue(subject=subject or f"dev-{'-'.join(roles)}", roles=roles, tenant=tenant,
-                                           programs=programs)
+    """An access token from Keycloak for ``role`` (one role, or several) in ``tenant`` and ``programs``;
+    ``subject``: the username (the same name is the same person); none: one user per roles/tenant/programs."""
+    return identity(data_dir).token(_roles(role), tenant, programs, subject=subject)
 
 
-def auth_headers(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEV_TENANT,
-                 programs: Iterable[str] = DEV_PROGRAMS, subject: str | None = None,
+def auth_headers(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEMO_TENANT,
+                 programs: Iterable[str] = DEMO_PROGRAMS, subject: str | None = None,
                  data_dir: Path | None = None) -> dict[str, str]:
     """``{"Authorization": "Bearer ..."}`` for ``role``: what any caller of the APIs sends."""
-    return bearer(dev_token(role, tenant, programs, subject, data_dir))
+    return {"Authorization": f"Bearer {dev_token(role, tenant, programs, subject, data_dir)}"}
 
 
-def client(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEV_TENANT, programs: Iterable[str] = DEV_PROGRAMS,
+def client(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEMO_TENANT, programs: Iterable[str] = DEMO_PROGRAMS,
            subject: str | None = None, data_dir: Path | None = None, **kwargs) -> httpx.Client:
-    """An ``httpx.Client`` sending a token for ``role`` (extra ``headers`` are kept)."""
-    headers = {**auth_headers(role, tenant, programs, subject, data_dir), **kwargs.pop("headers", {})}
-    return httpx.Client(headers=headers, **{"timeout": 15, **kwargs})
+    """An ``httpx.Client`` sending a current token for ``role`` with every request (extra ``headers``
+    are kept). The user is made and signed in right away: a Keycloak that is down fails here."""
+    ident = identity(data_dir)
+    roles, programs = _roles(role), list(programs)
+    ident.token(roles, tenant, programs, subject=subject)
+    return httpx.Client(auth=TokenAuth(ident, roles, tenant, programs, subject), **{"timeout": 15, **kwargs})
 
 
 @dataclass(frozen=True)

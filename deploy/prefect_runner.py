@@ -64,7 +64,8 @@ class PrefectServer:
 
 def start_flow_server(prefect: PrefectServer, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """``python -m workflows.serve``: executes scheduled check-in runs when due. ``env``: the
-    deployment's (data dir, environment, signing key settings: its runs call aftercare with a token)."""
+    deployment's (data dir, environment, the issuer, its own client credentials and the aftercare address:
+    its runs call aftercare with a token from Keycloak)."""
     from workflows.follow_up import DEPLOYMENT_PATH
 
     proc = start([sys.executable, "-m", "workflows.serve"], log, {**(env or {}), **prefect.client_env()}, cwd=ROOT)

@@ -1,5 +1,6 @@
 """The whole system as a user starts it: Kafka (unless KAFKA_BOOTSTRAP_SERVERS names a
-cluster), the topics, the Prefect server, the flow server, the four services and the
+cluster), the topics, Keycloak (the identity provider: every token comes from it), the
+Prefect server, the flow server, the four services and the
 operations read model with its dashboard, each a real process with its log under
 <data dir>/logs; the services' stores are SQLite files, or databases on a PostgreSQL server
 it starts (``database="postgresql"``). Used by ``make run`` and the tests."""
@@ -17,14 +18,15 @@ from services.contracts.base import SERVICES
 from services.contracts.topics import CONSUMERS
 from services.eventing.settings import DEFAULT_PORTS, ContinuumSettings, KafkaSettings
 from services.eventing.topic_admin import create_topics
-from services.security.signing_key import DEVELOPMENT_ENVIRONMENTS, ensure_dev_key
 
 from . import api_client
 from .api_client import CARE_TEAM, Urls
+from .identity_client import IdentityClient
 from .kafka_acls import apply_acls
 from .kafka_cluster import KafkaCluster
 from .kafka_runner import KafkaBroker
 from .kafka_security import KafkaSecurity
+from .keycloak_runner import WORKFLOW_CLIENT, KeycloakServer
 from .postgres_runner import PostgresServer
 from .prefect_runner import ROOT, PrefectServer, start_flow_server
 from .processes import free_port, signal_stop, start, stop, wait_until
@@ -37,6 +39,7 @@ class StackConfig:
     kafka_controller_port: int | None = None  # None: 19093 beside the default port, else a free one
     kafka_brokers: int = 1  # 3 or more: a KRaft cluster on loopback (replication 3, min.insync.replicas 2)
     prefect_port: int = 4200
+    keycloak_port: int = 8180
     service_ports: dict[str, int] = field(default_factory=lambda: {
         "intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105})
     topic_prefix: str = ""
@@ -55,6 +58,7 @@ class StackConfig:
                   kafka_port=int(os.environ.get("CONTINUUM_KAFKA_PORT", 19092)),
                   kafka_brokers=int(os.environ.get("CONTINUUM_KAFKA_BROKERS", 1)),
                   prefect_port=int(os.environ.get("CONTINUUM_PREFECT_PORT", 4200)),
+                  keycloak_port=int(os.environ.get("CONTINUUM_KEYCLOAK_PORT", 8180)),
                   topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""),
                   secure=os.environ.get("CONTINUUM_KAFKA_SECURE", "") in ("1", "true", "yes"),
                   database=os.environ.get("CONTINUUM_DATABASE", "sqlite"))
@@ -91,6 +95,8 @@ class Stack:
         self.prefect = beside.prefect if beside else PrefectServer(self.data_dir / "prefect", config.prefect_port,
                                                                    ui=config.prefect_ui)
         self.postgres = PostgresServer(self.data_dir) if config.database == "postgresql" else None
+        self.keycloak = beside.keycloak if beside else KeycloakServer(self.data_dir / "identity", config.keycloak_port)
+        self.owns_identity = beside is None  # False: another's Keycloak (beside, or use_identity): never stopped here
         self.procs: dict[str, subprocess.Popen] = {}
 
     @property
@@ -112,8 +118,25 @@ class Stack:
             return self.postgres.url(service)
         return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
 
+    def identity_env(self) -> dict[str, str]:
+        """What every service and the flow server are told about identity: development chosen
+        explicitly, the issuer they trust, and the flow server's own client (client credentials)."""
+        return {
+            "CONTINUUM_ENVIRONMENT": "development",
+            "CONTINUUM_AUTH_ISSUER": self.keycloak.issuer,
+            "CONTINUUM_AUTH_AUDIENCE": "continuum-api",
+            "CONTINUUM_AUTH_ROLES_CLAIM": "realm_access.roles",
+            "CONTINUUM_AUTH_TENANT_CLAIM": "tenant",
+            "CONTINUUM_AUTH_PROGRAMS_CLAIM": "programs",
+            "CONTINUUM_AUTH_PARTICIPANT_CLAIM": "participant_id",
+            "CONTINUUM_WORKFLOW_CLIENT_ID": WORKFLOW_CLIENT,
+            "CONTINUUM_WORKFLOW_CLIENT_SECRET": self.keycloak.workflow_secret,
+            "CONTINUUM_WORKFLOW_AFTERCARE_URL": self.url("aftercare"),
+        }
+
     def service_env(self) -> dict[str, str]:
         env = {
+            **self.identity_env(),
             **self.prefect.client_env(),
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "CONTINUUM_DATA_DIR": str(self.data_dir),
@@ -155,22 +178,40 @@ class Stack:
 
     @property
     def environment(self) -> str:
-        return self.service_env().get("CONTINUUM_ENVIRONMENT") or os.environ.get("CONTINUUM_ENVIRONMENT",
-                                                                                 "development")
+        return self.service_env()["CONTINUUM_ENVIRONMENT"]
+
+    def use_identity(self, server: KeycloakServer) -> None:
+        """Use ``server`` (already started by its owner, e.g. the tests' session fixture) as this
+        stack's Keycloak: stop() leaves it running; stop_identity()/start_identity() still work on it."""
+        self.keycloak, self.owns_identity = server, False
+
+    def start_identity(self) -> None:
+        """Start Keycloak (a no-op if it runs); on a data dir's first start it imports the realm."""
+        self.keycloak.start()
+
+    def stop_identity(self) -> None:
+        """Stop Keycloak: the services keep the keys they hold; new sign-ins fail until start_identity()."""
+        self.keycloak.stop()
+
+    @property
+    def identity(self) -> IdentityClient:
+        """The client of this stack's Keycloak (tokens for the tests and the demo)."""
+        return IdentityClient.for_data_dir(self.keycloak.data_dir.parent)
 
     def client(self, role=CARE_TEAM, **kwargs) -> httpx.Client:
-        """An HTTP client with a token for ``role`` (default: the whole care team) signed with
-        this deployment's development key; ``tenant``, ``programs``, ``subject`` as in api_client."""
-        return api_client.client(role, data_dir=self.data_dir, **kwargs)
+        """An HTTP client whose every request carries a current token from this deployment's Keycloak
+        for ``role`` (default: the whole care team); ``tenant``, ``programs``, ``subject`` as in api_client."""
+        return api_client.client(role, data_dir=self.keycloak.data_dir.parent, **kwargs)
 
     def auth_headers(self, role=CARE_TEAM, **kwargs) -> dict[str, str]:
-        return api_client.auth_headers(role, data_dir=self.data_dir, **kwargs)
+        return api_client.auth_headers(role, data_dir=self.keycloak.data_dir.parent, **kwargs)
 
     def start_platform(self, on_step=lambda step: None) -> None:
-        """Everything but Kafka: Prefect, the flow server, PostgreSQL when chosen, the services."""
+        """Everything but Kafka: Keycloak, Prefect, the flow server, PostgreSQL when chosen, the services."""
         try:
-            if self.environment in DEVELOPMENT_ENVIRONMENTS:
-                ensure_dev_key(self.data_dir)  # before the processes, which all read it
+            if not self.keycloak.running:
+                on_step(f"Keycloak (identity provider, {self.keycloak.url})")
+                self.start_identity()
             if not self.shares_platform:
                 on_step("Prefect server")
                 self.prefect.start()
@@ -218,5 +259,7 @@ class Stack:
             self.postgres.stop()
         if not self.shares_platform:
             self.prefect.stop()
+        if self.owns_identity:
+            self.keycloak.stop()
         if self.kafka:
             self.kafka.stop()

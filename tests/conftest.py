@@ -1,11 +1,14 @@
-"""Session fixtures: one real Kafka broker and (for end-to-end tests) one whole stack —
-Prefect server, flow server, the four services, operations — started once per test session with
-unique topic names, stopped at the end. KAFKA_BOOTSTRAP_SERVERS uses an existing cluster."""
+"""Session fixtures: one real Kafka broker, one real Keycloak (the identity provider: every token
+a test sends comes from it) and (for end-to-end tests) one whole stack — Prefect server, flow
+server, the four services, operations — started once per test session with unique topic names,
+stopped at the end. KAFKA_BOOTSTRAP_SERVERS uses an existing cluster."""
 
 import uuid
 
 import pytest
 
+from deploy.identity_client import IdentityClient
+from deploy.keycloak_runner import KeycloakServer
 from deploy.processes import free_port
 from deploy.stack import Stack, StackConfig
 
@@ -17,6 +20,7 @@ def stack_config(tmp_path_factory) -> StackConfig:
         kafka_port=free_port(),
         kafka_controller_port=free_port(),  # not the default 19093: other sessions may run beside
         prefect_port=free_port(),
+        keycloak_port=free_port(),
         service_ports={s: free_port() for s in ("intake", "planning", "scheduling", "aftercare", "operations")},
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
         prefect_ui=False,
@@ -38,8 +42,28 @@ def kafka_stack(stack_config):
 
 
 @pytest.fixture(scope="session")
-def stack(kafka_stack):
-    """The whole system as `make run` starts it (without the demo cohort)."""
+def identity_server(stack_config) -> KeycloakServer:
+    """Keycloak, started once per session (its realm imported on the first start) in the session's
+    data dir, the one the stack uses; stopped at the end. A test may stop and start it again
+    (``stack.stop_identity()``/``stack.start_identity()``): it keeps its realm, users and keys."""
+    server = KeycloakServer(stack_config.data_dir / "identity", stack_config.keycloak_port)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def identity(identity_server) -> IdentityClient:
+    """Tokens from the session's Keycloak: ``identity.token(roles, tenant, programs, subject=...,
+    participant_id=...)``, ``identity.client_credentials(client_id, secret)``, ``identity.subject_of(token)``;
+    ``identity.issuer``/``identity.audience``/``identity.auth_env()`` configure a verifier."""
+    return IdentityClient.for_server(identity_server)
+
+
+@pytest.fixture(scope="session")
+def stack(kafka_stack, identity_server):
+    """The whole system as `make run` starts it (without the demo cohort), on the session's Keycloak."""
+    kafka_stack.use_identity(identity_server)
     kafka_stack.start_platform()
     yield kafka_stack
 

@@ -1,5 +1,6 @@
-"""Fixtures shared by the integration tests: fresh topics per test, and a service's own
-SQLite database in the test's tmp dir."""
+"""Fixtures shared by the integration tests: fresh topics per test, a service's own SQLite
+database in the test's tmp dir, and (``auth_env``) the settings of a service built in-process
+that trusts the session's Keycloak (the ``identity`` fixture of tests/conftest.py gives the tokens)."""
 
 import uuid
 
@@ -18,6 +19,17 @@ def prefix(kafka_stack) -> str:
     p = f"{kafka_stack.config.topic_prefix}it{uuid.uuid4().hex[:6]}."
     create_topics(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), ContinuumSettings(topic_prefix=p))
     return p
+
+
+@pytest.fixture
+def auth_env(identity, monkeypatch) -> dict[str, str]:
+    """``CONTINUUM_ENVIRONMENT=development`` and the ``CONTINUUM_AUTH_*`` settings of the session's
+    Keycloak (issuer, audience, claims) in this test's environment, for a service app built
+    in-process; a token for it: ``identity.token(roles, tenant, programs)``."""
+    env = {"CONTINUUM_ENVIRONMENT": "development", **identity.auth_env()}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The one place the tests take the headers that authenticate a call to a service's API.
 
-Every route but /health, /metrics and the dashboard page needs a bearer token: this one is
-signed with the stack's development key and carries every role but the privacy officer's, in a tenant of its own, so
+Every route but /health, /metrics and the dashboard page needs a bearer token: this one comes
+from the stack's Keycloak (a user with every role but the privacy officer's, in a tenant of its own), so
 the fuzzing reaches every route's handling as far as a care team, a scheduler, the flow server
 and operations can (the privacy officer's erasure would shred the keys of the participants the
 other tests read; /audit then answers its documented 403)."""
