@@ -58,18 +58,25 @@ def _an_http_url(value: Any, what: str) -> str:
     return value
 
 
+def checked_discovery(doc: Any, issuer: str, *needed: str) -> dict[str, Any]:
+    """The discovery document if it is the issuer's own (OIDC Discovery 4.3) and names the
+    ``needed`` endpoints."""
+    if not isinstance(doc, dict) or doc.get("issuer") != issuer:
+        got = doc.get("issuer") if isinstance(doc, dict) else None
+        raise KeyLookupFailed(f"the discovery document names issuer {got!r}, not the configured {issuer!r}")
+    for name in needed:
+        _an_http_url(doc.get(name), name)
+    return doc
+
+
 async def discover(issuer: str, fetch_json: FetchJson) -> dict[str, Any]:
-    """The issuer's discovery document, checked to be the issuer's own (OIDC Discovery 4.3)."""
+    """The issuer's discovery document (with its ``jwks_uri``)."""
     try:
         doc = await fetch_json(discovery_url(issuer))
     except (httpx.HTTPError, ValueError) as exc:
         raise KeyLookupFailed(f"the identity provider's discovery document cannot be fetched "
-                              f"({_describe(exc)})") from None
-    if not isinstance(doc, dict) or doc.get("issuer") != issuer:
-        got = doc.get("issuer") if isinstance(doc, dict) else None
-        raise KeyLookupFailed(f"the discovery document names issuer {got!r}, not the configured {issuer!r}")
-    _an_http_url(doc.get("jwks_uri"), "jwks_uri")
-    return doc
+                              f"({describe(exc)})") from None
+    return checked_discovery(doc, issuer, "jwks_uri")
 
 
 def signing_keys(jwks: Any) -> dict[str, PyJWK]:
@@ -90,7 +97,7 @@ def signing_keys(jwks: Any) -> dict[str, PyJWK]:
     return keys
 
 
-def _describe(exc: Exception) -> str:
+def describe(exc: Exception) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}"
     return type(exc).__name__
@@ -157,7 +164,7 @@ class IssuerKeys:
                 jwks = await self._fetch_json(self._jwks_uri)
             except (httpx.HTTPError, ValueError) as exc:
                 self._jwks_uri = None  # discovered again next time: the provider may have moved it
-                raise KeyLookupFailed(f"the identity provider's keys cannot be fetched ({_describe(exc)})") from None
+                raise KeyLookupFailed(f"the identity provider's keys cannot be fetched ({describe(exc)})") from None
             keys = signing_keys(jwks)
             if not keys:
                 raise KeyLookupFailed("the issuer's JWKS holds no RS256 or ES256 signing key")
