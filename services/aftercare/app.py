@@ -8,7 +8,7 @@ from .api import router, safety_router
 from .dispatcher import FollowUpDispatcher
 from .follow_up_scheduler import PrefectFollowUpScheduler
 from .handlers import Aftercare
-from .notifications import FileNotifier, ReminderNotifier, SmtpSender
+from .notifications import FileNotifier, ReminderNotifier, smtp_sender
 from .safety_flags import sweep
 from .settings import AftercareSettings
 from .tables import AftercareBase
@@ -17,8 +17,7 @@ from .tables import AftercareBase
 def create_app():
     base = ContinuumSettings()
     settings = AftercareSettings()
-    smtp = (SmtpSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_timeout_seconds)
-            if settings.smtp_host else None)
+    smtp = smtp_sender(settings, base)  # TLS only, except plain to a loopback test server in development
     aftercare = Aftercare(settings=settings)
 
     def workers(rt) -> list:

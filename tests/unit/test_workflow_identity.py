@@ -159,3 +159,16 @@ def test_runs_are_scheduled_without_an_address():
 
     assert "aftercare_url" not in inspect.signature(PrefectFollowUpScheduler).parameters
     assert inspect.signature(follow_up.follow_up_check_in.fn).parameters["aftercare_url"].default is None
+
+
+def test_the_prefect_api_auth_string_is_generated_once_per_data_dir_for_its_owner_only(tmp_path):
+    from deploy.prefect_runner import PrefectServer, ensure_auth_string
+
+    first = ensure_auth_string(tmp_path)
+    user, _, password = first.partition(":")
+    assert user == "continuum" and len(password) >= 40
+    assert ensure_auth_string(tmp_path) == first and (tmp_path / "api-auth-string").stat().st_mode & 0o077 == 0
+    server = PrefectServer(tmp_path)
+    assert server.client_env()["PREFECT_API_AUTH_STRING"] == server.server_env()["PREFECT_SERVER_API_AUTH_STRING"]
+    assert server.server_env()["PREFECT_SERVER_API_AUTH_STRING"] == first
+    assert ensure_auth_string(tmp_path / "other") != first
