@@ -2,13 +2,13 @@
 its Prefect and notification adapters) and the safety sweep (escalates unacknowledged flags)."""
 
 from services.eventing.runtime import build_service
-from services.eventing.settings import ContinuumSettings, service_settings
+from services.eventing.settings import ContinuumSettings
 
 from .api import router, safety_router
 from .dispatcher import FollowUpDispatcher
 from .follow_up_scheduler import PrefectFollowUpScheduler
 from .handlers import Aftercare
-from .notifications import FileNotifier, ReminderNotifier, SmtpSender
+from .notifications import FileNotifier, ReminderNotifier, smtp_sender
 from .safety_flags import sweep
 from .settings import AftercareSettings
 from .tables import AftercareBase
@@ -16,15 +16,12 @@ from .tables import AftercareBase
 
 def create_app():
     base = ContinuumSettings()
-    http = service_settings("aftercare", base)
     settings = AftercareSettings()
-    smtp = (SmtpSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_timeout_seconds)
-            if settings.smtp_host else None)
+    smtp = smtp_sender(settings, base)  # TLS only, except plain to a loopback test server in development
     aftercare = Aftercare(settings=settings)
 
     def workers(rt) -> list:
-        scheduler = PrefectFollowUpScheduler(f"http://{http.http_host}:{http.http_port}",
-                                             idempotency_prefix=base.topic_prefix)
+        scheduler = PrefectFollowUpScheduler(idempotency_prefix=base.topic_prefix)
         notifier = ReminderNotifier(
             FileNotifier(settings.notifications_file or base.data_dir / "notifications.jsonl"), smtp)
         rt.extras["dispatcher"] = FollowUpDispatcher(rt, scheduler, notifier)

@@ -4,7 +4,9 @@ idempotency key, so a retry schedules nothing twice. A second run per check-in, 
 of its grace window, looks for the answer (step ``grace_check``).
 
 Called by the dispatcher only (never inside a database transaction), through one long-lived
-Prefect client, every call with a deadline."""
+Prefect client (authenticated to the Prefect server by ``PREFECT_API_AUTH_STRING``), every call
+with a deadline. A run names the follow-up and its tenant, never where to call: the flow server
+calls the aftercare of its own settings."""
 
 import asyncio
 from datetime import datetime
@@ -37,8 +39,7 @@ def idempotency_key(prefix: str, follow_up_id: str, step: str) -> str:
 
 
 class PrefectFollowUpScheduler:
-    def __init__(self, aftercare_url: str, idempotency_prefix: str = "", deadline_s: float = 60.0):
-        self.aftercare_url = aftercare_url
+    def __init__(self, idempotency_prefix: str = "", deadline_s: float = 60.0):
         self.idempotency_prefix = idempotency_prefix
         self.deadline_s = deadline_s
         self._deployment_id = None
@@ -80,10 +81,8 @@ class PrefectFollowUpScheduler:
                 client = await self._connected()
                 run = await client.create_flow_run_from_deployment(
                     await self._deployment(client),
-                    parameters={"follow_up_id": follow_up_id, "participant_id": participant_id,
-                                "aftercare_url": self.aftercare_url, "step": step,
-                                "due_at": due_at.isoformat(), "tenant_id": tenant_id,
-                                "program_id": program_id},
+                    parameters={"follow_up_id": follow_up_id, "participant_id": participant_id, "step": step,
+                                "due_at": due_at.isoformat(), "tenant_id": tenant_id, "program_id": program_id},
                     state=Scheduled(scheduled_time=due_at),
                     idempotency_key=idempotency_key(self.idempotency_prefix, follow_up_id, step),
                     tags=["continuum", "follow-up", step],

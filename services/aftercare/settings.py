@@ -6,6 +6,7 @@ after a risk, the program's time zone
 is configured and the participant gave aftercare an address)."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,11 @@ class AftercareSettings(ProgramTimeZones, BaseSettings):
     smtp_port: int = 25
     smtp_sender: str = "aftercare@continuum.invalid"
     smtp_timeout_seconds: float = 10
+    smtp_security: Literal["starttls", "tls", "plain"] | None = Field(
+        default=None, description="starttls (default; port 587) or tls (implicit, port 465), the server's "
+        "certificate and name checked; plain only in development to a loopback test server (the default there)")
+    smtp_cafile: Path | None = Field(default=None, description="CA bundle the mail server's certificate is checked "
+                                     "against (default: the system's)")
 
     @model_validator(mode="after")
     def _one_response_time_per_role(self):

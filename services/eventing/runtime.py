@@ -24,12 +24,11 @@ from services.contracts.topics import (
     dead_letter_topic,
     events_topic,
 )
-from services.security.wiring import AUDIT_METADATA, secure, token_authority
-
-from .batches import arrived_batches
+from services.security.wiring import AUDIT_METADATA, secure, token_verifier
 from services.web.error_responses import document_common_errors
 from services.web.request_size import LimitRequestSize
 
+from .batches import arrived_batches
 from .consumer import EventConsumer, Handler, IncomingMessage
 from .consumer_lag import LagProbe, group_id
 from .database import Database, OutboxMessage
@@ -41,7 +40,14 @@ from .loop_lag import LoopLagMonitor
 from .metrics import CONSUMER_LAG, OUTBOX_BACKLOG, exposition
 from .outbox import Outbox
 from .relay import OutboxRelay
-from .settings import ContinuumSettings, KafkaSettings, ServiceSettings, StartRefused, service_settings
+from .settings import (
+    ContinuumSettings,
+    KafkaSettings,
+    ServiceSettings,
+    StartRefused,
+    refuse_plaintext_kafka,
+    service_settings,
+)
 from .topic_admin import create_topics
 
 log = get_logger(__name__)
@@ -201,7 +207,8 @@ def build_service(
     kafka = KafkaSettings()
     http = service_settings(service, settings)
     configure_logging(service, settings.log_level)
-    authority = token_authority(settings.environment, settings.data_dir)  # refuses a missing key in production
+    verifier = token_verifier(settings)  # refuses to start without an issuer; fetches nothing yet
+    refuse_plaintext_kafka(settings, kafka)  # outside development, unless explicitly allowed
     db = Database(http.database_url, *metadatas, AUDIT_METADATA, per_participant=per_participant)
     rt = ServiceRuntime(service, db, settings, kafka, http, handlers, on_dead_letter=on_dead_letter)
     faust_app = build_faust_app(rt)
@@ -279,13 +286,14 @@ def build_service(
     for r in (platform, *routers):
         document_common_errors(r)  # before include: the included routes take the router's responses
         api.include_router(r)
-    secure(api, authority, db)
+    secure(api, verifier, db)
     return api
 
 
 def serve(create_app: Callable[[], FastAPI]) -> None:
-    """The process entrypoint: fail fast and clearly when a secret (the token signing key, the
-    privacy master key) is refused or Kafka is not there, then serve."""
+    """The process entrypoint: fail fast and clearly when the configuration is refused (no token
+    issuer, plaintext Kafka outside development, the privacy master key) or Kafka is not there,
+    then serve."""
     try:
         api = create_app()
     except StartRefused as exc:

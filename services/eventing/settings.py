@@ -9,11 +9,15 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {"intake": 8101, "planning": 8102, "scheduling": 8103, "aftercare": 8104, "operations": 8105}
+DEVELOPMENT_ENVIRONMENTS = ("development", "test")
+"""Chosen explicitly (``make run`` and the tests set ``CONTINUUM_ENVIRONMENT=development``):
+generated secrets, plaintext Kafka and plain SMTP to a local server are allowed only there."""
 
 
 class StartRefused(RuntimeError):
-    """The configuration does not let a service start (a missing or unsafe secret): the
-    process says why and exits 2 before it touches Kafka or its database."""
+    """The configuration does not let a service start (a missing or unsafe secret, no token issuer,
+    an unencrypted connection outside development): the process says why and exits 2 before it
+    touches Kafka or its database."""
 
 
 class KafkaSettings(BaseSettings):
@@ -39,13 +43,32 @@ class KafkaSettings(BaseSettings):
 class ContinuumSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTINUUM_")
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = Field(
+        default="production", description="production unless development or test is chosen explicitly "
+        "(fail closed: an unset environment gets no development conveniences)")
     data_dir: Path = Path("data")
     topic_prefix: str = Field(default="", description="Prefix on every topic and group id")
     topic_partitions: int = Field(default=6, ge=1)
     log_level: str = "INFO"
     max_request_bytes: int = Field(default=64 * 1024, ge=1024,
                                    description="Larger request bodies are refused with 413")
+    kafka_allow_plaintext: bool = Field(default=False, description="Outside development, a Kafka "
+                                        "connection without TLS (PLAINTEXT, SASL_PLAINTEXT) is refused unless "
+                                        "this says it is allowed (CONTINUUM_KAFKA_ALLOW_PLAINTEXT=true)")
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in DEVELOPMENT_ENVIRONMENTS
+
+
+def refuse_plaintext_kafka(settings: ContinuumSettings, kafka: KafkaSettings) -> None:
+    """Outside development a service talks to Kafka over TLS, unless plaintext is explicitly allowed."""
+    if kafka.security_protocol in ("PLAINTEXT", "SASL_PLAINTEXT") and not (
+            settings.is_development or settings.kafka_allow_plaintext):
+        raise StartRefused(
+            f"Kafka without TLS (KAFKA_SECURITY_PROTOCOL={kafka.security_protocol}) in {settings.environment}: "
+            "set KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL (with KAFKA_SSL_CAFILE), or allow plaintext explicitly "
+            "with CONTINUUM_KAFKA_ALLOW_PLAINTEXT=true")
 
 
 class ServiceSettings(BaseSettings):

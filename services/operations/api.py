@@ -1,13 +1,14 @@
 """Operations' HTTP routes: the dashboard page and the same figures as JSON. The JSON needs an
-operations token and covers the token's tenant and programs only; in development the page gets
-one from ``GET /dev/token`` (absent outside development and test)."""
+operations token and covers the token's tenant and programs only. The page signs its user in
+with the identity provider (authorization code + PKCE, a public client): ``GET /api/identity``
+tells it the issuer and the client id, nothing secret."""
 
 import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
 from services.contracts.topics import CONSUMERS, consumed_topics
@@ -15,9 +16,7 @@ from services.eventing.consumer_lag import group_id
 from services.eventing.logging import get_logger
 from services.eventing.runtime import ServiceRuntime
 from services.security.dependencies import Access, authorized
-from services.security.development import DEV_PROGRAMS, DEV_TENANT
-from services.security.roles import Permission, Role
-from services.security.signing_key import DEVELOPMENT_ENVIRONMENTS
+from services.security.roles import Permission
 
 from .domain.figures import figures, scope_rows
 from .settings import OperationsSettings
@@ -39,6 +38,16 @@ def _settings(request: Request) -> OperationsSettings:
 @router.get("/", include_in_schema=False)
 async def dashboard() -> FileResponse:
     return FileResponse(STATIC / "index.html")
+
+
+@router.get("/api/identity")
+async def identity(request: Request) -> dict:
+    """Where the dashboard page signs in: the OpenID Connect issuer and its public client
+    (authorization code with PKCE S256; the token stays in the page's memory). No token needed,
+    nothing secret."""
+    verifier = request.app.state.token_verifier
+    return {"issuer": verifier.issuer, "client_id": _settings(request).dashboard_client_id,
+            "scope": "openid"}
 
 
 async def consumer_lag(rt: ServiceRuntime, max_age_s: float = 2.0) -> dict:
@@ -83,15 +92,3 @@ async def get_figures(request: Request, tenant: str | None = Query(None, max_len
 @router.get("/api/consumer-lag")
 async def get_consumer_lag(request: Request, _: Access = authorized(Permission.DASHBOARD_READ)) -> dict:
     return await consumer_lag(_rt(request))
-
-
-def add_development_token_route(api: FastAPI, environment: str) -> None:
-    """In development and test only: the dashboard page's operations token for the demo tenant."""
-    if environment not in DEVELOPMENT_ENVIRONMENTS:
-        return
-
-    @api.get("/dev/token", include_in_schema=False)
-    async def development_token(request: Request) -> dict:
-        token = request.app.state.token_authority.issue(
-            subject="dev-operations-dashboard", roles=[Role.OPERATIONS], tenant=DEV_TENANT, programs=DEV_PROGRAMS)
-        return {"access_token": token, "token_type": "bearer"}

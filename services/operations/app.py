@@ -4,9 +4,8 @@ its dead-letter reader, the dashboard's static files and routes."""
 from fastapi.staticfiles import StaticFiles
 
 from services.eventing.runtime import build_service
-from services.eventing.settings import ContinuumSettings
 
-from .api import STATIC, add_development_token_route, router
+from .api import STATIC, router
 from .handlers import HANDLERS, on_dead_letter
 from .settings import OperationsSettings
 from .tables import OperationsBase
@@ -18,6 +17,5 @@ def create_app():
                         on_dead_letter=on_dead_letter,
                         per_participant=False)  # the daily event counts are shared by everyone
     api.state.operations_settings = OperationsSettings()
-    add_development_token_route(api, ContinuumSettings().environment)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     return api

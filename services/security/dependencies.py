@@ -1,5 +1,6 @@
 """The FastAPI side: ``authorized(permission, action)`` is a route's dependency. It reads the
-bearer token (401 with ``WWW-Authenticate`` when missing, invalid or expired), checks the role
+bearer token and verifies it with the issuer's keys (services.security.tokens: 401 with
+``WWW-Authenticate`` naming the reason when missing, invalid, expired or too old), checks the role
 matrix (403), and hands the route an ``Access`` to check the participant's scope with (the route
 answers 404, exactly as for a participant that does not exist). When the route is done the
 access is handed to the audit trail's writer with its outcome."""
@@ -16,13 +17,13 @@ from services.contracts.base import Actor
 from .audit import AuditRecord
 from .principal import Principal
 from .roles import Permission, granting_role
-from .tokens import InvalidToken, TokenAuthority
+from .tokens import InvalidToken, TokenVerifier
 
 PurposeOfUse = Literal["treatment", "emergency_treatment", "care_coordination", "operations", "payment", "audit"]
 """HL7 purpose-of-use, in words: why the caller looks (``X-Purpose-Of-Use``; default treatment)."""
 
-bearer = HTTPBearer(auto_error=False, description="OAuth2 bearer token (JWT, HS256) naming the caller's "
-                    "roles, tenant and programs")
+bearer = HTTPBearer(auto_error=False, description="OAuth2 bearer token: an access token (JWT, RS256 or ES256) "
+                    "of the deployment's OpenID Connect issuer naming the caller's roles, tenant and programs")
 
 
 @dataclass
@@ -61,16 +62,20 @@ class Access:
 
 
 def _unauthorized(detail: str, error: str | None) -> HTTPException:
-    challenge = 'Bearer realm="continuum"' + (f', error="{error}", error_description="{detail}"' if error else "")
+    # RFC 6750: the description is a quoted-string of printable ASCII without " or \\
+    quoted = "".join(c for c in detail if c.isascii() and c.isprintable() and c not in '"\\')
+    challenge = 'Bearer realm="continuum"' + (f', error="{error}", error_description="{quoted}"' if error else "")
     return HTTPException(401, detail, headers={"WWW-Authenticate": challenge})
 
 
-def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller, from a verified bearer token; 401 otherwise. Verifying uses the keys the
+    process holds (fetched from the issuer's JWKS when a token names one not held yet)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("a bearer token is required (Authorization: Bearer <token>)", None)
-    authority: TokenAuthority = request.app.state.token_authority
+    verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        return authority.read(credentials.credentials)
+        return await verifier.verify(credentials.credentials)
     except InvalidToken as exc:
         raise _unauthorized(str(exc), "invalid_token") from None
 
@@ -100,7 +105,7 @@ def authorized(permission: Permission, action: str | None = None):
     async def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
                          purpose: PurposeOfUse = Header("treatment", alias="X-Purpose-Of-Use")
                          ) -> AsyncIterator[Access]:
-        principal = authenticate(request, credentials)
+        principal = await authenticate(request, credentials)
         role = granting_role(principal.roles, permission)
         if role is None:
             if action:

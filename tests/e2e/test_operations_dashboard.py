@@ -1,5 +1,6 @@
 """The dashboard in a real headless browser: Debian's Chromium driven by Playwright (the
-system browser, never a downloaded one). The page loads, shows the demo cohort's figures,
+system browser, never a downloaded one). The page sends its user to Keycloak's login form (code
+flow with PKCE), the demo operations user signs in, and the page shows the demo cohort's figures,
 filters, updates live, and a screenshot is taken."""
 
 import os
@@ -18,6 +19,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+OPERATIONS_USER = "demo-operations"
+
+
+def demo_password(stack, username: str) -> str:
+    """The demo user's password, generated for this data directory (deploy/keycloak_runner.py)."""
+    return next(u["password"] for u in stack.keycloak.demo_users() if u["username"] == username)
+
+
+def sign_in(page, stack, username: str = OPERATIONS_USER) -> None:
+    """Keycloak's login form, as a person fills it in."""
+    page.wait_for_selector("#kc-login", timeout=30000)
+    assert page.url.startswith(stack.keycloak.issuer), page.url
+    page.fill("#username", username)
+    page.fill("#password", demo_password(stack, username))
+    page.click("#kc-login")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +61,11 @@ def test_the_dashboard_shows_the_demo_cohort(stack, demo_cohort, browser_page, t
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(stack.dashboard_url)
+    sign_in(page, stack)
     page.wait_for_selector("body[data-loaded='true']", timeout=30000)
+    assert page.url == stack.dashboard_url, "back on the dashboard, no code left in the address"
+    assert page.inner_text("#user") == OPERATIONS_USER
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0, "the token is in memory only"
 
     assert page.title() == "Continuum · Operations"
     assert page.inner_text("#kpi-census") == str(figures["census"]["total"])

@@ -38,7 +38,8 @@ REMINDER = Reminder("p-abc", "fu-ep-1-d7", datetime(2026, 12, 8, 9, tzinfo=UTC),
 async def test_a_reminder_with_an_address_goes_by_email_and_is_recorded_without_it(smtp, tmp_path):
     controller, handler = smtp
     notifier = ReminderNotifier(FileNotifier(tmp_path / "n.jsonl"),
-                                SmtpSender("127.0.0.1", controller.port, "aftercare@continuum.test"))
+                                SmtpSender("127.0.0.1", controller.port, "aftercare@continuum.test",
+                                           security="plain"))
     assert await notifier.send_check_in_reminder(REMINDER) == "email"
     assert len(handler.messages) == 1
     mail = handler.messages[0]
@@ -51,7 +52,8 @@ async def test_a_reminder_with_an_address_goes_by_email_and_is_recorded_without_
 
 async def test_without_an_address_the_file_channel_is_used(smtp, tmp_path):
     controller, handler = smtp
-    notifier = ReminderNotifier(FileNotifier(tmp_path / "n.jsonl"), SmtpSender("127.0.0.1", controller.port, "a@b.c"))
+    notifier = ReminderNotifier(FileNotifier(tmp_path / "n.jsonl"),
+                                SmtpSender("127.0.0.1", controller.port, "a@b.c", security="plain"))
     no_address = Reminder("p-abc", "fu-ep-1-d30", REMINDER.due_at, None)
     assert await notifier.send_check_in_reminder(no_address) == "file"
     assert handler.messages == []

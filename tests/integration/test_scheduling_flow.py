@@ -4,7 +4,6 @@ consumer; commands go through its HTTP routes; what it announces is relayed by i
 relay and read back from its topic by a plain Kafka consumer."""
 
 import asyncio
-import secrets
 import time as time_module
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,10 +34,12 @@ from services.scheduling.api import router
 from services.scheduling.calendar_config import load_calendar
 from services.scheduling.handlers import HANDLERS, prepare_store
 from services.scheduling.tables import SchedulingBase, Session
-from services.security.local_tokens import bearer
-from services.security.tokens import TokenAuthority
+from services.security.headers import bearer
+from services.security.oidc import IssuerKeys
+from services.security.tokens import TokenVerifier
 from services.security.wiring import AUDIT_METADATA, secure
 from tests.support.kafka_reader import TopicReader
+from tests.unit.oidc_tokens import AUDIENCE, ISSUER, Issuer
 
 pytestmark = pytest.mark.integration
 
@@ -97,10 +98,10 @@ class Harness:
         app = FastAPI()
         app.state.runtime = self.rt
         app.include_router(router)
-        authority = TokenAuthority(secrets.token_urlsafe(32), issuer="continuum", audience="continuum-api",
-                                   lifetime=timedelta(hours=1), leeway_s=10)
-        secure(app, authority, db)
-        token = authority.issue(subject="it-care-team", roles=CARE_TEAM, tenant="tenant-it", programs=["adult-mh"])
+        idp = Issuer()  # a pretend identity provider: its keys handed to the verifier, no network
+        secure(app, TokenVerifier(IssuerKeys.from_jwks(idp.jwks()), issuer=ISSUER, audience=AUDIENCE), db)
+        token = idp.token(sub="it-care-team", realm_access={"roles": list(CARE_TEAM)}, tenant="tenant-it",
+                          programs=["adult-mh"])
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling",
                                       headers=bearer(token))
         self.out = open_reader(bootstrap, events_topic("scheduling", prefix))

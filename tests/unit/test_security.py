@@ -1,30 +1,14 @@
-"""The pure parts of authentication: the role matrix, token validation and the signing-key rules."""
+"""The pure parts of authentication: the role matrix, the scope, the authentication settings and
+the fail-closed start rules (the token verifier: test_token_verifier.py)."""
 
-from datetime import UTC, datetime, timedelta
-
-import jwt
 import pytest
+from pydantic import ValidationError
 
+from services.eventing.settings import ContinuumSettings, KafkaSettings, StartRefused, refuse_plaintext_kafka
 from services.security.principal import Principal
 from services.security.roles import PERMISSIONS, Permission, Role, granting_role
 from services.security.settings import AuthSettings
-from services.security.signing_key import (
-    DEV_KEY_PREFIX,
-    SigningKeyRefused,
-    dev_key_path,
-    ensure_dev_key,
-    load_signing_key,
-)
-from services.security.tokens import InvalidToken, issue_token, read_token
-
-KEY = "k" * 40
-CLAIMS = {"subject": "u-1", "roles": ["clinician"], "tenant": "t-a", "programs": ["adult-mh"],
-          "issuer": "continuum", "audience": "continuum-api"}
-
-
-def read(token: str, key: str = KEY, issuer: str = "continuum", audience: str = "continuum-api") -> Principal:
-    return read_token(token, key, issuer=issuer, audience=audience, leeway_s=0)
-
+from services.security.wiring import NoIssuer, token_verifier
 
 # --- the role matrix ---------------------------------------------------------------------
 
@@ -71,73 +55,44 @@ def test_scope_is_one_tenant_and_some_programs():
     assert not p.in_scope(None, None)
 
 
-# --- tokens ------------------------------------------------------------------------------
+# --- settings and the fail-closed start rules ---------------------------------------------
 
 
-def test_a_token_round_trips_its_principal():
-    p = read(issue_token(KEY, **CLAIMS))
-    assert p == Principal("u-1", ("clinician",), "t-a", ("adult-mh",))
+def test_the_environment_is_production_unless_chosen(monkeypatch):
+    monkeypatch.delenv("CONTINUUM_ENVIRONMENT", raising=False)
+    assert ContinuumSettings().environment == "production" and not ContinuumSettings().is_development
+    monkeypatch.setenv("CONTINUUM_ENVIRONMENT", "development")
+    assert ContinuumSettings().is_development
 
 
-def test_an_expired_token_is_refused():
-    old = datetime.now(UTC) - timedelta(hours=2)
-    with pytest.raises(InvalidToken, match="expired"):
-        read(issue_token(KEY, **CLAIMS, lifetime=timedelta(minutes=5), now=old))
+def test_no_service_starts_without_an_issuer():
+    for environment in ("production", "development"):
+        with pytest.raises(NoIssuer, match="CONTINUUM_AUTH_ISSUER") as refused:
+            token_verifier(ContinuumSettings(environment=environment), AuthSettings(issuer=None))
+        assert isinstance(refused.value, StartRefused)
+    verifier = token_verifier(ContinuumSettings(environment="production"),
+                              AuthSettings(issuer="https://idp.example/realms/continuum"))
+    assert verifier.issuer == "https://idp.example/realms/continuum" and verifier.keys.held == (), "nothing fetched"
 
 
-@pytest.mark.parametrize("change", [{"key": "x" * 40}, {"issuer": "someone-else"}, {"audience": "another-api"}])
-def test_a_token_for_another_key_issuer_or_audience_is_refused(change):
-    with pytest.raises(InvalidToken):
-        read(issue_token(KEY, **CLAIMS), **change)
+def test_the_issuer_is_https_except_on_loopback_and_the_leeway_is_bounded():
+    assert AuthSettings(issuer="http://127.0.0.1:8080/realms/continuum").issuer.startswith("http://127.0.0.1")
+    for bad in ("http://idp.example/realms/continuum", "idp.example", "ftp://idp.example"):
+        with pytest.raises(ValidationError, match="issuer"):
+            AuthSettings(issuer=bad)
+    assert AuthSettings(leeway_seconds=120).leeway_seconds == 120
+    for bad in (-1, 121):
+        with pytest.raises(ValidationError):
+            AuthSettings(leeway_seconds=bad)
 
 
-def test_a_token_without_tenant_or_with_malformed_claims_is_refused():
-    now = datetime.now(UTC)
-    base = {"sub": "u", "roles": ["clinician"], "programs": ["adult-mh"], "iss": "continuum",
-            "aud": "continuum-api", "iat": now, "exp": now + timedelta(minutes=5)}
-    with pytest.raises(InvalidToken):
-        read(jwt.encode(base, KEY, algorithm="HS256"))  # no tenant
-    with pytest.raises(InvalidToken, match="malformed"):
-        read(jwt.encode({**base, "tenant": "t-a", "roles": "clinician"}, KEY, algorithm="HS256"))
-
-
-def test_an_unsigned_or_differently_signed_token_is_refused():
-    now = datetime.now(UTC)
-    claims = {"sub": "u", "roles": ["clinician"], "tenant": "t", "programs": [], "iss": "continuum",
-              "aud": "continuum-api", "iat": now, "exp": now + timedelta(minutes=5)}
-    with pytest.raises(InvalidToken):
-        read(jwt.encode(claims, None, algorithm="none"))
-    with pytest.raises(InvalidToken):
-        read(jwt.encode(claims, KEY, algorithm="HS512"))
-    with pytest.raises(InvalidToken):
-        read("not-a-token")
-
-
-# --- the signing key ---------------------------------------------------------------------
-
-
-def test_development_generates_one_key_in_the_data_dir_shared_by_every_process(tmp_path):
-    first = load_signing_key(AuthSettings(), "development", tmp_path)
-    assert first.startswith(DEV_KEY_PREFIX) and len(first) > 60
-    assert load_signing_key(AuthSettings(), "test", tmp_path) == first == ensure_dev_key(tmp_path)
-    assert dev_key_path(tmp_path).stat().st_mode & 0o077 == 0, "readable by its owner only"
-    assert list(dev_key_path(tmp_path).parent.iterdir()) == [dev_key_path(tmp_path)], "no candidate left behind"
-
-
-def test_production_refuses_a_missing_short_or_development_key(tmp_path):
-    with pytest.raises(SigningKeyRefused, match="CONTINUUM_AUTH_SIGNING_KEY"):
-        load_signing_key(AuthSettings(), "production", tmp_path)
-    assert not dev_key_path(tmp_path).exists(), "no development key generated outside development"
-    with pytest.raises(SigningKeyRefused, match="shorter"):
-        load_signing_key(AuthSettings(signing_key="changethis"), "production", tmp_path)
-    with pytest.raises(SigningKeyRefused, match="development key"):
-        load_signing_key(AuthSettings(signing_key=ensure_dev_key(tmp_path)), "production", tmp_path)
-    with pytest.raises(SigningKeyRefused, match="cannot be read"):
-        load_signing_key(AuthSettings(signing_key_file=tmp_path / "absent"), "production", tmp_path)
-
-
-def test_production_takes_the_configured_key_or_key_file(tmp_path):
-    secret = "s" * 48
-    assert load_signing_key(AuthSettings(signing_key=secret), "production", tmp_path) == secret
-    (tmp_path / "key").write_text(secret + "\n")
-    assert load_signing_key(AuthSettings(signing_key_file=tmp_path / "key"), "production", tmp_path) == secret
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
+def test_plaintext_kafka_is_refused_outside_development_unless_allowed(protocol):
+    kafka = KafkaSettings(security_protocol=protocol)
+    with pytest.raises(StartRefused, match="CONTINUUM_KAFKA_ALLOW_PLAINTEXT"):
+        refuse_plaintext_kafka(ContinuumSettings(environment="production"), kafka)
+    refuse_plaintext_kafka(ContinuumSettings(environment="production", kafka_allow_plaintext=True), kafka)
+    refuse_plaintext_kafka(ContinuumSettings(environment="development"), kafka)
+    refuse_plaintext_kafka(ContinuumSettings(environment="test"), kafka)
+    for secured in ("SSL", "SASL_SSL"):
+        refuse_plaintext_kafka(ContinuumSettings(environment="production"), KafkaSettings(security_protocol=secured))

@@ -70,6 +70,8 @@ def test_every_route_documents_its_errors_with_one_body(service, monkeypatch, tm
     import importlib
 
     monkeypatch.setenv("CONTINUUM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CONTINUUM_ENVIRONMENT", "development")  # the default is production
+    monkeypatch.setenv("CONTINUUM_AUTH_ISSUER", "http://127.0.0.1:9/realms/continuum")  # never fetched here
     spec = importlib.import_module(f"services.{service}.app").create_app().openapi()
     error_body = {"$ref": "#/components/schemas/ErrorBody"}
     for path, operations in spec["paths"].items():

@@ -108,22 +108,124 @@ function render(f) {
     w.hours_required, w.hours_scheduled, w.hours_attended]);
 }
 
-// The figures need an operations bearer token: one given in the address (#token=...), kept for
-// this tab, or in development the page's own from /dev/token (absent outside development).
-const TOKEN_KEY = "continuum-operations-token";
+// Sign-in: OpenID Connect authorization code with PKCE (S256) at the deployment's identity
+// provider, as the public client GET /api/identity names. The access token is kept in this
+// page's memory only (a reload signs in again, silently while the provider's session lasts);
+// only the PKCE verifier and state survive the redirect, in sessionStorage, and are removed
+// as soon as the code is exchanged.
+const PKCE_KEY = "continuum-dashboard-pkce";
+const session = { identity: null, endpoints: null, token: null, refreshToken: null, renewAt: 0, idToken: null };
+let leaving = null; // the redirect to the identity provider, once started
+let renewing = null; // one token renewal at a time
+
+function b64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function randomString(bytes = 32) {
+  return b64url(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+async function challengeOf(verifier) {
+  return b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+}
+
+function redirectUri() {
+  return location.origin + location.pathname;
+}
+
+async function identityProvider() {
+  if (!session.endpoints) {
+    const r = await fetch("/api/identity");
+    if (!r.ok) throw new Error(`identity settings: HTTP ${r.status}`);
+    session.identity = await r.json();
+    const d = await fetch(`${session.identity.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
+    if (!d.ok) throw new Error(`the identity provider does not answer (HTTP ${d.status})`);
+    session.endpoints = await d.json();
+  }
+  return session.endpoints;
+}
+
+function signIn() {
+  leaving = leaving || redirectToSignIn();
+  return leaving;
+}
+
+async function redirectToSignIn() {
+  const endpoints = await identityProvider();
+  const verifier = randomString(48), state = randomString(16);
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state }));
+  const params = new URLSearchParams({
+    response_type: "code", response_mode: "query", client_id: session.identity.client_id,
+    redirect_uri: redirectUri(), scope: session.identity.scope || "openid", state,
+    code_challenge: await challengeOf(verifier), code_challenge_method: "S256",
+  });
+  $("status").textContent = "signing in…";
+  location.assign(`${endpoints.authorization_endpoint}?${params}`);
+  return new Promise(() => {}); // the page is leaving
+}
+
+async function tokenRequest(form) {
+  const endpoints = await identityProvider();
+  const r = await fetch(endpoints.token_endpoint, {
+    method: "POST", body: new URLSearchParams({ client_id: session.identity.client_id, ...form }),
+  });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok || !body.access_token) throw new Error(`sign-in refused: ${body.error_description || body.error || r.status}`);
+  session.token = body.access_token;
+  session.refreshToken = body.refresh_token || null;
+  session.idToken = body.id_token || session.idToken;
+  const lifetime = Number(body.expires_in) || 60;
+  session.renewAt = Date.now() + 1000 * (lifetime - Math.min(60, lifetime / 2));
+  showUser();
+}
+
+// Back from the identity provider: exchange the code (once) and clean the address bar.
+async function completeSignIn() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has("code") && !params.has("error")) return;
+  const pending = JSON.parse(sessionStorage.getItem(PKCE_KEY) || "null");
+  sessionStorage.removeItem(PKCE_KEY);
+  history.replaceState(null, "", location.pathname);
+  if (params.has("error")) throw new Error(`sign-in failed: ${params.get("error_description") || params.get("error")}`);
+  if (!pending || pending.state !== params.get("state")) throw new Error("sign-in failed: unexpected state");
+  await tokenRequest({ grant_type: "authorization_code", code: params.get("code"), redirect_uri: redirectUri(),
+    code_verifier: pending.verifier });
+}
 
 async function token() {
-  const given = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (given) {
-    sessionStorage.setItem(TOKEN_KEY, given);
-    history.replaceState(null, "", location.pathname + location.search);
+  if (session.token && Date.now() < session.renewAt) return session.token;
+  if (session.refreshToken) {
+    renewing = renewing || tokenRequest({ grant_type: "refresh_token", refresh_token: session.refreshToken })
+      .catch(() => { session.refreshToken = null; }) // the provider's session is over: sign in again
+      .finally(() => { renewing = null; });
+    await renewing;
+    if (session.token && Date.now() < session.renewAt) return session.token;
   }
-  if (!sessionStorage.getItem(TOKEN_KEY)) {
-    const r = await fetch("/dev/token");
-    if (!r.ok) throw new Error("sign in: open this page with #token=<an operations token>");
-    sessionStorage.setItem(TOKEN_KEY, (await r.json()).access_token);
+  return signIn();
+}
+
+function claimsOf(jwt) {
+  try {
+    return JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  } catch (err) {
+    return {};
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function showUser() {
+  const c = claimsOf(session.token);
+  $("user").textContent = c.preferred_username || c.sub || "";
+  $("sign-out").hidden = false;
+}
+
+function signOut() {
+  const endpoints = session.endpoints, idToken = session.idToken;
+  Object.assign(session, { token: null, refreshToken: null, renewAt: 0, idToken: null });
+  if (!endpoints || !endpoints.end_session_endpoint) return location.reload();
+  const params = new URLSearchParams({ client_id: session.identity.client_id, post_logout_redirect_uri: redirectUri() });
+  if (idToken) params.set("id_token_hint", idToken);
+  location.assign(`${endpoints.end_session_endpoint}?${params}`);
 }
 
 async function refresh() {
@@ -132,7 +234,8 @@ async function refresh() {
   if ($("program").value) params.set("program", $("program").value);
   try {
     const r = await fetch(`/api/figures?${params}`, { headers: { Authorization: `Bearer ${await token()}` } });
-    if (r.status === 401) sessionStorage.removeItem(TOKEN_KEY); // expired: the next refresh gets another
+    if (r.status === 401) session.renewAt = 0; // refused (expired, keys rotated): the next refresh renews it
+    if (r.status === 403) throw new Error("this account has no operations role");
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     render(await r.json());
     $("status").textContent = `live · updated ${new Date().toLocaleTimeString()}`;
@@ -144,6 +247,20 @@ async function refresh() {
   }
 }
 
+async function start() {
+  try {
+    await completeSignIn();
+  } catch (err) {
+    $("status").textContent = err.message;
+    $("status").className = "status error";
+    $("sign-in").hidden = false;
+    return;
+  }
+  await refresh();
+  setInterval(refresh, REFRESH_MS);
+}
+
 $("filters").addEventListener("change", refresh);
-refresh();
-setInterval(refresh, REFRESH_MS);
+$("sign-out").addEventListener("click", signOut);
+$("sign-in").addEventListener("click", () => signIn());
+start();
