@@ -4,7 +4,9 @@ calendar; iCalendar feeds. Thin: each route calls one handler in one unit of wor
 
 Each route needs a bearer token whose role grants it; a participant or session outside the
 token's tenant and programs answers 404 like one that does not exist, and lists show only the
-caller's scope. Each access to participant data is audited."""
+caller's scope. Each access to participant data is audited. Who acts (checks in, records
+attendance, cancels, changes availability, records an absence ...) is the token's subject and
+role (``access.actor``), recorded on the rows and in the events; no body names an actor."""
 
 import json
 from datetime import date
@@ -19,6 +21,7 @@ from services.contracts.base import Id
 from services.contracts.codes import MissedReason, Weekday
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
+from services.web.actors import actor
 from services.web.error_responses import errors
 from services.web.request_types import TimeOfDay
 
@@ -59,7 +62,14 @@ def _session_view(s: Session) -> dict:
             "week_start": s.week_start.isoformat() if s.week_start else None, "group_id": s.group_id,
             "clinician_id": s.clinician_id, "place": s.place, "mode": s.mode, "status": s.status,
             "plan_version": s.plan_version, "minutes_attended": s.minutes_attended,
-            "missed_reason": s.missed_reason, "cancel_reason": s.cancel_reason}
+            "missed_reason": s.missed_reason, "cancel_reason": s.cancel_reason,
+            "checked_in_by": _by(s.checked_in_by, s.checked_in_by_role),
+            "recorded_by": _by(s.recorded_by, s.recorded_by_role),
+            "cancelled_by": _by(s.cancelled_by, s.cancelled_by_role)}
+
+
+def _by(subject: str | None, role: str | None) -> dict | None:
+    return {"id": subject, "role": role} if subject else None
 
 
 def _outcome(o: ScheduleOutcome) -> dict:
@@ -113,7 +123,7 @@ async def post_attendance(session_id: Id, body: RecordAttendance, request: Reque
     try:
         async with _runtime(request).unit_of_work() as uow:
             await _session_in_scope(uow.session, access, session_id)
-            s = await record_attendance(uow.session, uow.outbox, session_id, record)
+            s = await record_attendance(uow.session, uow.outbox, session_id, record, actor=actor(access))
     except UnknownSession:
         raise HTTPException(404, f"unknown session: {session_id}") from None
     except AttendanceConflict as exc:
@@ -127,7 +137,7 @@ async def post_check_in(session_id: Id, request: Request,
     try:
         async with _runtime(request).unit_of_work() as uow:
             await _session_in_scope(uow.session, access, session_id)
-            s = await check_in(uow.session, uow.outbox, session_id)
+            s = await check_in(uow.session, uow.outbox, session_id, actor=actor(access))
     except UnknownSession:
         raise HTTPException(404, f"unknown session: {session_id}") from None
     except AttendanceConflict as exc:
@@ -147,7 +157,7 @@ async def post_cancellation(session_id: Id, body: CancelSession, request: Reques
     try:
         async with _runtime(request).unit_of_work() as uow:
             await _session_in_scope(uow.session, access, session_id)
-            s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code)
+            s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code, actor=actor(access))
     except UnknownSession:
         raise HTTPException(404, f"unknown session: {session_id}") from None
     except AttendanceConflict as exc:
@@ -217,7 +227,8 @@ async def put_availability(participant_id: Id, body: ChangeAvailability, request
         async with _runtime(request).unit_of_work() as uow:
             if not await _participant_in_scope(uow.session, access, participant_id):
                 raise UnknownParticipant(participant_id)
-            outcome = await change_availability(uow.session, uow.outbox, participant_id, windows)
+            outcome = await change_availability(uow.session, uow.outbox, participant_id, windows,
+                                                actor=actor(access))
     except InvalidAvailability as exc:
         raise HTTPException(422, f"availability refused: {exc}") from None
     except UnknownParticipant:
@@ -241,7 +252,8 @@ async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn, request: Requ
     try:
         async with _runtime(request).unit_of_work() as uow:
             absence_id, outcomes = await record_clinician_absence(uow.session, uow.outbox, clinician_id,
-                                                                  body.starts_at, body.ends_at, body.reason_code)
+                                                                  body.starts_at, body.ends_at, body.reason_code,
+                                                                  actor=actor(access))
             shown = await _visible(uow.session, access, outcomes)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
@@ -264,7 +276,8 @@ async def post_group_cancellation(group_id: Id, body: GroupCancellationIn, reque
     access.resource = f"group:{group_id}"
     try:
         async with _runtime(request).unit_of_work() as uow:
-            outcomes = await cancel_group_meeting(uow.session, uow.outbox, group_id, body.on, body.reason_code)
+            outcomes = await cancel_group_meeting(uow.session, uow.outbox, group_id, body.on, body.reason_code,
+                                                  actor=actor(access))
             shown = await _visible(uow.session, access, outcomes)
     except UnknownResource as exc:
         raise HTTPException(404, str(exc)) from None
@@ -283,12 +296,12 @@ async def get_calendar(request: Request, _: Access = authorized(Permission.SESSI
 
 @router.put("/calendar")
 async def put_calendar(document: dict, request: Request,
-                       _: Access = authorized(Permission.STAFFING_WRITE, "calendar.replace")) -> dict:
+                       access: Access = authorized(Permission.STAFFING_WRITE, "calendar.replace")) -> dict:
     """Replace the program calendar (the shape of config/calendar.yaml). Sessions already
     placed stay; placements from now on use the new calendar."""
     try:
         async with _runtime(request).unit_of_work() as uow:
-            version = await replace_calendar(uow.session, document)
+            version = await replace_calendar(uow.session, document, actor(access))
     except InvalidCalendar as exc:
         raise HTTPException(422, str(exc)) from None
     return {"version": version}

@@ -39,6 +39,14 @@ class Session(SchedulingBase):
     missed_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)  # the iCalendar SEQUENCE
+    # who checked the participant in, recorded the attendance, cancelled it: the token's subject
+    # and role (none when scheduling itself cancelled it: discharge, re-placement)
+    checked_in_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    checked_in_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cancelled_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -70,6 +78,8 @@ class CalendarDocument(SchedulingBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     document_json: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="none: seeded")
+    updated_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -81,6 +91,8 @@ class ClinicianAbsence(SchedulingBase):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reason_code: Mapped[str] = mapped_column(String(40))
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class GroupCancellation(SchedulingBase):
@@ -89,6 +101,8 @@ class GroupCancellation(SchedulingBase):
     group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     on_date: Mapped[date] = mapped_column(Date, primary_key=True)  # local date of the meeting
     reason_code: Mapped[str] = mapped_column(String(40))
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class HoursAlert(SchedulingBase):

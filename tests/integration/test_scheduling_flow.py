@@ -43,6 +43,7 @@ from tests.support.kafka_reader import TopicReader
 pytestmark = pytest.mark.integration
 
 NY = load_calendar().timezone
+SUBJECT = "it-care-team"  # the token's subject: who acts, whatever a body says (no body names an actor)
 
 
 def next_monday() -> date:
@@ -100,7 +101,7 @@ class Harness:
         authority = TokenAuthority(secrets.token_urlsafe(32), issuer="continuum", audience="continuum-api",
                                    lifetime=timedelta(hours=1), leeway_s=10)
         secure(app, authority, db)
-        token = authority.issue(subject="it-care-team", roles=CARE_TEAM, tenant="tenant-it", programs=["adult-mh"])
+        token = authority.issue(subject=SUBJECT, roles=CARE_TEAM, tenant="tenant-it", programs=["adult-mh"])
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling",
                                       headers=bearer(token))
         self.out = open_reader(bootstrap, events_topic("scheduling", prefix))
@@ -240,8 +241,16 @@ async def test_attendance_missed_session_and_hours_below_minimum(sched):
     assert r.status_code == 200
     await sched.relay()
     attended = sched.events(pid, "session_attended.v1")
-    assert attended == [{**attended[0], "session_id": other.id, "minutes_attended": 50}]
+    clinician = {"id": SUBJECT, "role": "clinician"}  # the first of the token's roles granting attendance.write
+    assert attended == [{**attended[0], "session_id": other.id, "minutes_attended": 50, "actor": clinician}]
     assert sched.events(pid, "session_missed.v1")[0]["reason"] == "no_show"
+    assert sched.events(pid, "session_missed.v1")[0]["actor"] == clinician
+    rows = {s.id: s for s in await sched.sessions(pid)}
+    assert (rows[other.id].checked_in_by, rows[other.id].recorded_by, rows[other.id].recorded_by_role) == (
+        SUBJECT, SUBJECT, "clinician")
+    r = await sched.http.post(f"/sessions/{group.id}/attendance",
+                              json={"status": "missed", "reason": "no_show", "recorded_by": "someone-else"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "recorded_by"]
     (below,) = sched.events(pid, "hours_below_minimum.v1")
     assert below["week_start"] == next_monday().isoformat() and below["hours_required"] == 9
     assert below["hours_still_possible"] == pytest.approx(9.5 - 3 - 10 / 60, abs=0.01)
@@ -255,6 +264,7 @@ async def test_attendance_missed_session_and_hours_below_minimum(sched):
     assert r.status_code == 409 and "cancelled" in r.json()["detail"]
     await sched.relay()
     assert sched.events(pid, "session_cancelled.v1")[0]["reason_code"] == "participant_ill"
+    assert sched.events(pid, "session_cancelled.v1")[0]["actor"] == clinician
     assert len(sched.out.events(pid, "hours_below_minimum.v1")) == 1, "announced once per week"
 
 
@@ -330,6 +340,12 @@ async def test_availability_change_refused_or_replaced(sched):
     windows = [AvailabilityWindow(**w) for w in weekends]
     open_ = [s for s in await sched.sessions(pid) if s.status == "scheduled"]
     assert open_ and all(in_windows(s, windows) for s in open_) and no_overlap(open_)
+    await sched.relay()
+
+    def moved(_=None) -> list[dict]:
+        return sched.out.events(pid, "session_rescheduled.v1") + sched.out.events(pid, "session_cancelled.v1")
+    sched.out.wait_for(moved, 20, "the re-placement's events")
+    assert all(e["data"]["actor"] == {"id": SUBJECT, "role": "case_manager"} for e in moved())
 
 
 async def test_a_cancelled_group_moves_its_participants(sched):
