@@ -4,7 +4,12 @@ participant), the reminder contact, outreach tasks and the follow-up measures.
 
 Each route needs a bearer token whose role grants it; a participant or follow-up outside the
 token's tenant and programs answers 404 like one that does not exist, and lists and measures
-cover only the caller's scope. Each access to participant data is audited."""
+cover only the caller's scope. Each access to participant data is audited.
+
+Who acts is the token (``access.actor``), never a body field: who records check-in answers,
+who confirms a plan. A participant confirms their own plan in their own session (role
+``participant``, scoped to themselves); a staff member's confirmation is recorded as witnessed
+(``attested_by``), never as the participant's own."""
 
 from datetime import datetime
 from typing import Annotated
@@ -26,8 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
 from services.contracts.base import Id
+from services.contracts.events_aftercare import ConfirmationKind
 from services.security.dependencies import Access, authorized
-from services.security.roles import Permission
+from services.security.roles import Permission, Role
+from services.web.actors import actor
 from services.web.error_responses import errors
 from services.web.safety_flag_routes import safety_flag_routes
 
@@ -37,6 +44,12 @@ from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollo
 from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
 
 router = APIRouter(tags=["aftercare"])
+
+# confirming an aftercare plan: the care team (witnessed) and the participant (their own). Until
+# services/security/roles.py has AFTERCARE_PLAN_CONFIRM (asked for in /work/notes/roles-requests.md:
+# clinician, case_manager, care_coordinator, participant) the care team's aftercare.write stands in.
+# TODO(issue 14 merge): drop the fallback once roles.py declares the permission.
+CONFIRM_PLAN = getattr(Permission, "AFTERCARE_PLAN_CONFIRM", Permission.AFTERCARE_WRITE)
 
 Line = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Lines = Annotated[list[Line], Field(min_length=1, max_length=30)]
@@ -111,11 +124,11 @@ class RelapsePreventionPlan(BaseModel):
 
 
 class Confirmation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Nothing to send (an empty object, or no body): who confirms is the token. The
+    participant's own session records their confirmation; a staff member's records that they
+    witnessed it. Actor fields (``confirmed_by_participant``, ``reviewed_with``, ...) are refused."""
 
-    confirmed_by_participant: StrictBool = Field(description="must be true: the participant agreed to the plan")
-    reviewed_with: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
-                               description="staff id of who reviewed it with them")
+    model_config = ConfigDict(extra="forbid")
 
 
 class Contact(BaseModel):
@@ -147,8 +160,24 @@ async def _latest_plan(s: AsyncSession, participant_id: str) -> AftercarePlan | 
 async def _aftercare_in_scope(s: AsyncSession, access: Access, participant_id: str) -> None:
     plan = await _latest_plan(s, participant_id)
     access.resource = f"participant:{participant_id}"
-    if plan is None or not access.admits(participant_id, plan.tenant_id, plan.program_id):
+    if plan is None or not _admits(access, participant_id, plan.tenant_id, plan.program_id):
         raise HTTPException(404, f"no aftercare for participant: {participant_id}")
+
+
+def _own_session(access: Access) -> bool:
+    return access.role == Role.PARTICIPANT
+
+
+def _admits(access: Access, participant_id: str, tenant_id: str, program_id: str) -> bool:
+    """A participant's own session sees only themselves (in their tenant); anyone else as the
+    token's tenant and programs say."""
+    if not _own_session(access):
+        return access.admits(participant_id, tenant_id, program_id)
+    access.participants[participant_id] = program_id
+    if access.principal.participant_id != participant_id or access.principal.tenant != tenant_id:
+        access.out_of_scope = True
+        return False
+    return True
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -177,7 +206,8 @@ def _plan(p: AftercarePlan) -> dict:
             "discharged_at": _iso(p.discharged_at), "relapse_prevention_plan_id": p.relapse_prevention_plan_id,
             "relapse_prevention": p.relapse_prevention or None,
             "confirmed_by_participant": p.confirmed_by_participant, "confirmed_at": _iso(p.confirmed_at),
-            "reviewed_with": p.reviewed_with}
+            "confirmation_kind": p.confirmation_kind, "attested_by": p.attested_by,
+            "confirmed_by": {"id": p.confirmed_by, "role": p.confirmed_by_role} if p.confirmed_by else None}
 
 
 @router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
@@ -199,7 +229,7 @@ async def grace_check(follow_up_id: Id, request: Request, body: FlowCall | None 
         async with _uow(request) as uow:
             await _follow_up_in_scope(uow.session, access, follow_up_id)
             fu, outcome = await _aftercare(request).grace_check(uow.session, uow.outbox, follow_up_id,
-                                                                body.as_of if body else None)
+                                                                body.as_of if body else None, actor(access))
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
     return {**_follow_up(fu), "grace_outcome": str(outcome)}
@@ -216,7 +246,7 @@ async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request,
         async with _uow(request) as uow:
             await _follow_up_in_scope(uow.session, access, follow_up_id)
             done = await _aftercare(request).record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
-                                                             body.how_they_say_they_are)
+                                                             body.how_they_say_they_are, actor(access))
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
     now = _aftercare(request).clock()
@@ -274,16 +304,18 @@ async def put_relapse_prevention_plan(
 
 
 @router.post("/participants/{participant_id}/aftercare/confirmation", responses=errors(404, 409))
-async def confirm_aftercare_plan(participant_id: Id, body: Confirmation, request: Request,
-                                 access: Access = authorized(Permission.AFTERCARE_WRITE, "aftercare_plan.confirm")
-                                 ) -> dict:
-    if not body.confirmed_by_participant:
-        raise HTTPException(422, "confirmed_by_participant must be true to confirm the plan")
+async def confirm_aftercare_plan(participant_id: Id, request: Request, body: Confirmation | None = None,
+                                 access: Access = authorized(CONFIRM_PLAN, "aftercare_plan.confirm")) -> dict:
+    """The participant confirms the plan in their own session (``confirmation_kind``
+    participant), or a care-team member records that they witnessed the participant's
+    confirmation (``witnessed``, ``attested_by`` = the token's subject). A participant's session
+    reaches only their own plan (else 404). Idempotent: a confirmed plan stays as confirmed."""
+    kind = ConfirmationKind.PARTICIPANT if _own_session(access) else ConfirmationKind.WITNESSED
     try:
         async with _uow(request) as uow:
             await _aftercare_in_scope(uow.session, access, participant_id)
             plan = await _aftercare(request).confirm_plan(uow.session, uow.outbox, participant_id,
-                                                          body.reviewed_with)
+                                                          actor(access), kind)
     except NoAftercarePlan:
         raise HTTPException(404, f"no aftercare for participant: {participant_id}") from None
     except FollowUpConflict as exc:
