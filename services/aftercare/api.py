@@ -9,7 +9,9 @@ cover only the caller's scope. Each access to participant data is audited.
 Who acts is the token (``access.actor``), never a body field: who records check-in answers,
 who confirms a plan. A participant confirms their own plan in their own session (role
 ``participant``, scoped to themselves); a staff member's confirmation is recorded as witnessed
-(``attested_by``), never as the participant's own."""
+(``attested_by``), never as the participant's own. The flow runs (role ``workflow``, one
+identity for the deployment, no tenant) name the tenant they act for; a follow-up not of that
+tenant answers 404 as one that does not exist, changes nothing, and is logged."""
 
 from datetime import datetime
 from typing import Annotated
@@ -32,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
 from services.contracts.base import Id
 from services.contracts.events_aftercare import ConfirmationKind
+from services.eventing.logging import get_logger
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission, Role
 from services.web.actors import actor
@@ -44,6 +47,7 @@ from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollo
 from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
 
 router = APIRouter(tags=["aftercare"])
+log = get_logger(__name__)
 
 # confirming an aftercare plan: the care team (witnessed) and the participant (their own). Until
 # services/security/roles.py has AFTERCARE_PLAN_CONFIRM (asked for in /work/notes/roles-requests.md:
@@ -97,9 +101,12 @@ class RecordCheckIn(BaseModel):
 
 
 class FlowCall(BaseModel):
-    """What a flow run sends: the time by its clock (time is a parameter; defaults to now)."""
+    """What a flow run sends: the tenant the run acts for, and the time by its clock (time is a
+    parameter; defaults to now)."""
 
     model_config = ConfigDict(extra="forbid")
+    tenant_id: Id = Field(description="The tenant the run claims: the follow-up must be this tenant's, "
+                          "else 404 and nothing changes")
     as_of: AwareDatetime | None = None
 
 
@@ -143,6 +150,26 @@ def _aftercare(request: Request) -> Aftercare:
 
 def _uow(request: Request):
     return request.app.state.runtime.unit_of_work()
+
+
+async def _follow_up_of_claimed_tenant(s: AsyncSession, access: Access, follow_up_id: str, tenant_id: str) -> None:
+    """A flow run's call: the follow-up must exist and belong to the tenant the run claims (and
+    to the token's tenant and programs, if the token names any; the deployment's workflow
+    identity names none). Otherwise UnknownFollowUp (404, the same answer either way), logged
+    with ids only."""
+    fu = await s.get(FollowUp, follow_up_id)
+    access.resource = f"follow_up:{follow_up_id}"
+    if fu is not None:
+        access.participants[fu.participant_id] = fu.program_id
+    programs = access.principal.programs
+    reason = ("unknown_follow_up" if fu is None else "other_tenant" if fu.tenant_id != tenant_id
+              else "token_of_another_tenant" if access.tenant and access.tenant != tenant_id
+              else "token_of_other_programs" if programs and fu.program_id not in programs else None)
+    if reason is not None:
+        access.out_of_scope = fu is not None
+        log.warning("follow_up.run_refused", follow_up_id=follow_up_id, claimed_tenant_id=tenant_id,
+                    token_tenant_id=access.tenant or None, subject=access.principal.subject, reason=reason)
+        raise UnknownFollowUp(follow_up_id)
 
 
 async def _follow_up_in_scope(s: AsyncSession, access: Access, follow_up_id: str) -> None:
@@ -211,25 +238,29 @@ def _plan(p: AftercarePlan) -> dict:
 
 
 @router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
-async def open_follow_up(follow_up_id: Id, request: Request, body: FlowCall | None = None,
+async def open_follow_up(follow_up_id: Id, body: FlowCall, request: Request,
                          access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")) -> dict:
+    """The due flow run opens the check-in (the reminder follows). 404 when the follow-up does
+    not exist or is not of the tenant the run claims (``tenant_id``): nothing changes."""
     try:
         async with _uow(request) as uow:
-            await _follow_up_in_scope(uow.session, access, follow_up_id)
-            fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of if body else None)
+            await _follow_up_of_claimed_tenant(uow.session, access, follow_up_id, body.tenant_id)
+            fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of)
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
     return _follow_up(fu)
 
 
 @router.post("/follow-ups/{follow_up_id}/grace-check", responses=errors(404))
-async def grace_check(follow_up_id: Id, request: Request, body: FlowCall | None = None,
+async def grace_check(follow_up_id: Id, body: FlowCall, request: Request,
                       access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.grace_check")) -> dict:
+    """The run at the end of the grace window: a miss (and an outreach task) when nobody
+    answered. 404 as for ``open``."""
     try:
         async with _uow(request) as uow:
-            await _follow_up_in_scope(uow.session, access, follow_up_id)
+            await _follow_up_of_claimed_tenant(uow.session, access, follow_up_id, body.tenant_id)
             fu, outcome = await _aftercare(request).grace_check(uow.session, uow.outbox, follow_up_id,
-                                                                body.as_of if body else None, actor(access))
+                                                                body.as_of, actor(access))
     except UnknownFollowUp:
         raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
     return {**_follow_up(fu), "grace_outcome": str(outcome)}

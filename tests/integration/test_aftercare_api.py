@@ -1,5 +1,6 @@
 """Aftercare's routes on its own SQLite store (no Kafka): who acts is the caller's Access (the
-token's subject and role), never a body field.
+token's subject and role), never a body field; a flow run acts only on a follow-up of the
+tenant it claims.
 
 The caller is set by overriding the routes' ``authorized`` dependency with a built Access (as
 the token verification would hand it): token issuing is being replaced (HS256 -> the identity
@@ -39,7 +40,7 @@ def access(subject: str, role: str, tenant: str = "t1", programs=("prog1",), par
 
 CASE_MANAGER = access("kc-5f1c-case-manager", "case_manager")
 CLINICIAN = access("kc-77aa-clinician", "clinician")
-WORKFLOW = access("continuum-workflow-sa", "workflow")
+WORKFLOW = access("continuum-workflow-sa", "workflow", tenant="", programs=())  # deployment-wide, no tenant
 
 
 @dataclass
@@ -99,9 +100,59 @@ async def api(sqlite_database):
         yield Api(http, db, caller)
 
 
+# -- a flow run acts only on a follow-up of the tenant it claims ----------------------------------
+
+
+async def test_a_flow_run_of_the_follow_ups_tenant_opens_it(api):
+    r = await api.as_(WORKFLOW).http.post("/follow-ups/fu-ep1-d7/open",
+                                          json={"tenant_id": "t1", "as_of": T0.isoformat()})
+    assert r.status_code == 200 and r.json()["status"] == "open"
+    fu = await api.follow_up("fu-ep1-d7")
+    assert (fu.status, fu.reminder, fu.opened_at) == ("open", "to_send", T0)
+
+
+@pytest.mark.parametrize("step", ["open", "grace-check"])
+async def test_a_flow_run_claiming_another_tenant_gets_404_and_changes_nothing(api, step, caplog):
+    as_of = (T0 + timedelta(days=30)).isoformat()  # past the grace window: a grace check would miss it
+    r = await api.as_(WORKFLOW).http.post(f"/follow-ups/fu-ep1-d7/{step}", json={"tenant_id": "t2", "as_of": as_of})
+    unknown = await api.http.post(f"/follow-ups/fu-nope/{step}", json={"tenant_id": "t1", "as_of": as_of})
+    assert (r.status_code, r.json()) == (404, {"detail": "unknown follow-up: fu-ep1-d7"})
+    assert unknown.status_code == 404, "the same answer for a follow-up that does not exist"
+    fu = await api.follow_up("fu-ep1-d7")
+    assert (fu.status, fu.reminder, fu.opened_at, fu.missed_at) == ("scheduled", None, None, None)
+    assert await api.events("follow_up_missed.v1") == []
+
+
+async def test_a_refused_flow_run_is_logged_with_ids_only(api, capsys):
+    await api.as_(WORKFLOW).http.post("/follow-ups/fu-ep1-d7/open", json={"tenant_id": "t2"})
+    await api.http.post("/follow-ups/fu-nope/open", json={"tenant_id": "t1"})
+    lines = [line for line in capsys.readouterr().out.splitlines() if "follow_up.run_refused" in line]
+    assert len(lines) == 2
+    assert "other_tenant" in lines[0] and "fu-ep1-d7" in lines[0] and "t2" in lines[0]
+    assert "unknown_follow_up" in lines[1]
+
+
+@pytest.mark.parametrize("tenant, programs", [("t2", ()), ("t1", ("prog2",))])
+async def test_a_workflow_token_naming_a_scope_cannot_act_outside_it(api, tenant, programs):
+    r = await api.as_(access("wf", "workflow", tenant=tenant, programs=programs)).http.post(
+        "/follow-ups/fu-ep1-d7/open", json={"tenant_id": "t1"})
+    assert r.status_code == 404
+    assert (await api.follow_up("fu-ep1-d7")).status == "scheduled"
+    ok = await api.as_(access("wf", "workflow", tenant="t1", programs=("prog1",))).http.post(
+        "/follow-ups/fu-ep1-d7/open", json={"tenant_id": "t1"})
+    assert ok.status_code == 200
+
+
+async def test_the_claimed_tenant_is_required(api):
+    r = await api.as_(WORKFLOW).http.post("/follow-ups/fu-ep1-d7/open", json={"as_of": T0.isoformat()})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "tenant_id"]
+    r = await api.http.post("/follow-ups/fu-ep1-d7/grace-check")
+    assert r.status_code == 422
+
+
 async def test_a_grace_check_records_the_flow_runs_identity_in_the_miss(api):
     as_of = (T0 + timedelta(days=30)).isoformat()
-    r = await api.as_(WORKFLOW).http.post("/follow-ups/fu-ep1-d7/grace-check", json={"as_of": as_of})
+    r = await api.as_(WORKFLOW).http.post("/follow-ups/fu-ep1-d7/grace-check", json={"tenant_id": "t1", "as_of": as_of})
     assert r.status_code == 200 and r.json()["grace_outcome"] == "missed"
     (missed,) = await api.events("follow_up_missed.v1")
     assert missed["actor"] == {"id": "continuum-workflow-sa", "role": "workflow"}

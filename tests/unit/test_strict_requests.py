@@ -50,7 +50,14 @@ def test_aftercare_lists_and_lines_are_bounded():
     assert refused(RelapsePreventionPlan, {**RPP, "triggers": ["x"] * 31})["loc"] == ("triggers",)
     assert refused(RelapsePreventionPlan, {**RPP, "supports": [{"name": "Sam", "phone": "call me"}]})["loc"] == (
         "supports", 0, "phone")
-    assert refused(FlowCall, {"as_of": None, "step": "open"})["loc"] == ("step",)
+    assert refused(FlowCall, {"tenant_id": "t1", "as_of": None, "step": "open"})["loc"] == ("step",)
+
+
+def test_a_flow_run_names_the_tenant_it_acts_for():
+    assert FlowCall.model_validate({"tenant_id": "t1"}).tenant_id == "t1"
+    e = refused(FlowCall, {"as_of": None})
+    assert (e["type"], e["loc"]) == ("missing", ("tenant_id",))
+    assert refused(FlowCall, {"tenant_id": "t1/../t2"})["loc"] == ("tenant_id",)
 
 
 @pytest.mark.parametrize("model, body, field", [
