@@ -91,7 +91,8 @@ async def api(sqlite_database):
     async with db.transaction() as s:
         s.add(AftercarePlan(id="acp-1", participant_id="p-1", episode_id="ep1", tenant_id="t1", program_id="prog1",
                             step_down_level="1", services=["outpatient_therapy"], relapse_prevention_plan_id="rpp-1",
-                            relapse_prevention={}, discharged_on=date(2026, 2, 20), discharged_at=T0 - timedelta(days=8)))
+                            relapse_prevention={}, discharged_on=date(2026, 2, 20),
+                            discharged_at=T0 - timedelta(days=8)))
         for offset in (7, 30):
             s.add(FollowUp(id=f"fu-ep1-d{offset}", participant_id="p-1", episode_id="ep1", tenant_id="t1",
                            program_id="prog1", day_offset=offset, due_at=T0 - timedelta(days=1), runs="scheduled",
