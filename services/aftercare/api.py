@@ -16,7 +16,8 @@ tenant answers 404 as one that does not exist, changes nothing, and is logged.""
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -35,19 +36,32 @@ from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cs
 from services.contracts.base import Id
 from services.contracts.events_aftercare import ConfirmationKind
 from services.eventing.logging import get_logger
+from services.eventing.runtime import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission, Role
 from services.web.actors import actor
+from services.web.commands import Command, Commands
 from services.web.error_responses import errors
 from services.web.safety_flag_routes import safety_flag_routes
 
 from . import safety_flags
 from .domain.follow_up_rules import CheckIn
-from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
-from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
+from .handlers import Aftercare, NoAftercarePlan, UnknownFollowUp
+from .tables import (
+    AdditionalAnswer,
+    AftercarePlan,
+    FollowUp,
+    IdempotentRequest,
+    OutreachTask,
+    ReminderContact,
+    SafetyFlag,
+)
 
 router = APIRouter(tags=["aftercare"])
 log = get_logger(__name__)
+commands = Commands(IdempotentRequest)
+"""Every command: authorized and audited, scoped, one unit of work, ``Idempotency-Key`` honoured,
+refusals (UnknownFollowUp and NoAftercarePlan 404, FollowUpConflict 409) answered as documented."""
 
 # confirming an aftercare plan: the care team (witnessed) and the participant (their own). Until
 # services/security/roles.py has AFTERCARE_PLAN_CONFIRM (asked for in /work/notes/roles-requests.md:
@@ -148,10 +162,6 @@ def _aftercare(request: Request) -> Aftercare:
     return request.app.state.runtime.extras["aftercare"]
 
 
-def _uow(request: Request):
-    return request.app.state.runtime.unit_of_work()
-
-
 async def _follow_up_of_claimed_tenant(s: AsyncSession, access: Access, follow_up_id: str, tenant_id: str) -> None:
     """A flow run's call: the follow-up must exist and belong to the tenant the run claims (and
     to the token's tenant and programs, if the token names any; the deployment's workflow
@@ -188,7 +198,7 @@ async def _aftercare_in_scope(s: AsyncSession, access: Access, participant_id: s
     plan = await _latest_plan(s, participant_id)
     access.resource = f"participant:{participant_id}"
     if plan is None or not _admits(access, participant_id, plan.tenant_id, plan.program_id):
-        raise HTTPException(404, f"no aftercare for participant: {participant_id}")
+        raise NoAftercarePlan(participant_id)
 
 
 def _own_session(access: Access) -> bool:
@@ -238,51 +248,47 @@ def _plan(p: AftercarePlan) -> dict:
 
 
 @router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
-async def open_follow_up(follow_up_id: Id, body: FlowCall, request: Request,
-                         access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")) -> dict:
+async def open_follow_up(follow_up_id: Id, body: FlowCall,
+                         cmd: Command = commands.authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")
+                         ) -> JSONResponse:
     """The due flow run opens the check-in (the reminder follows). 404 when the follow-up does
     not exist or is not of the tenant the run claims (``tenant_id``): nothing changes."""
-    try:
-        async with _uow(request) as uow:
-            await _follow_up_of_claimed_tenant(uow.session, access, follow_up_id, body.tenant_id)
-            fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of)
-    except UnknownFollowUp:
-        raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    return _follow_up(fu)
+    async def act(uow: UnitOfWork) -> dict:
+        return _follow_up(await _aftercare(cmd.request).open_check_in(uow.session, follow_up_id, body.as_of))
+    return await cmd.run(act, body=body, scope=lambda s: _follow_up_of_claimed_tenant(s, cmd.access, follow_up_id,
+                                                                                      body.tenant_id))
 
 
 @router.post("/follow-ups/{follow_up_id}/grace-check", responses=errors(404))
-async def grace_check(follow_up_id: Id, body: FlowCall, request: Request,
-                      access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.grace_check")) -> dict:
+async def grace_check(follow_up_id: Id, body: FlowCall,
+                      cmd: Command = commands.authorized(Permission.FOLLOW_UP_RUN, "follow_up.grace_check")
+                      ) -> JSONResponse:
     """The run at the end of the grace window: a miss (and an outreach task) when nobody
     answered. 404 as for ``open``."""
-    try:
-        async with _uow(request) as uow:
-            await _follow_up_of_claimed_tenant(uow.session, access, follow_up_id, body.tenant_id)
-            fu, outcome = await _aftercare(request).grace_check(uow.session, uow.outbox, follow_up_id,
-                                                                body.as_of, actor(access))
-    except UnknownFollowUp:
-        raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    return {**_follow_up(fu), "grace_outcome": str(outcome)}
+    async def act(uow: UnitOfWork) -> dict:
+        fu, outcome = await _aftercare(cmd.request).grace_check(uow.session, uow.outbox, follow_up_id,
+                                                                body.as_of, actor(cmd.access))
+        return {**_follow_up(fu), "grace_outcome": str(outcome)}
+    return await cmd.run(act, body=body, scope=lambda s: _follow_up_of_claimed_tenant(s, cmd.access, follow_up_id,
+                                                                                      body.tenant_id))
 
 
 @router.post("/follow-ups/{follow_up_id}/check-in", responses=errors(404))
-async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request,
-                        access: Access = authorized(Permission.AFTERCARE_WRITE, "follow_up.check_in")) -> dict:
+async def post_check_in(follow_up_id: Id, body: RecordCheckIn,
+                        cmd: Command = commands.authorized(Permission.AFTERCARE_WRITE, "follow_up.check_in")
+                        ) -> JSONResponse:
     """Stored whatever the follow-up's state; a safety finding raises a flag (``safety_flag``). To
     a follow-up already completed or cancelled it is an additional answer (``additional_answer``)."""
     check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are", "cssrs"}),
                        cssrs=body.cssrs.answers() if body.cssrs else None)
-    try:
-        async with _uow(request) as uow:
-            await _follow_up_in_scope(uow.session, access, follow_up_id)
-            done = await _aftercare(request).record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
-                                                             body.how_they_say_they_are, actor(access))
-    except UnknownFollowUp:
-        raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    now = _aftercare(request).clock()
-    return {**_follow_up(done.follow_up), "additional_answer": done.additional,
-            "safety_flag": _flag(done.safety_flag, now) if done.safety_flag else None}
+    aftercare = _aftercare(cmd.request)
+
+    async def act(uow: UnitOfWork) -> dict:
+        done = await aftercare.record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
+                                               body.how_they_say_they_are, actor(cmd.access))
+        flag = _flag(done.safety_flag, aftercare.clock()) if done.safety_flag else None
+        return {**_follow_up(done.follow_up), "additional_answer": done.additional, "safety_flag": flag}
+    return await cmd.run(act, body=body, scope=lambda s: _follow_up_in_scope(s, cmd.access, follow_up_id))
 
 
 # -- safety flags raised at check-ins (aftercare owns them; docs/safety.md) ---------------------
@@ -322,48 +328,44 @@ async def get_aftercare(participant_id: Id, request: Request,
 
 @router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan", responses=errors(404))
 async def put_relapse_prevention_plan(
-        participant_id: Id, body: RelapsePreventionPlan, request: Request,
-        access: Access = authorized(Permission.AFTERCARE_WRITE, "relapse_prevention_plan.write")) -> dict:
-    try:
-        async with _uow(request) as uow:
-            await _aftercare_in_scope(uow.session, access, participant_id)
-            plan = await _aftercare(request).write_relapse_prevention(uow.session, participant_id,
-                                                                      body.model_dump(mode="json"))
-    except NoAftercarePlan:
-        raise HTTPException(404, f"no aftercare for participant: {participant_id}") from None
-    return _plan(plan)
+        participant_id: Id, body: RelapsePreventionPlan,
+        cmd: Command = commands.authorized(Permission.AFTERCARE_WRITE, "relapse_prevention_plan.write")
+        ) -> JSONResponse:
+    async def act(uow: UnitOfWork) -> dict:
+        return _plan(await _aftercare(cmd.request).write_relapse_prevention(uow.session, participant_id,
+                                                                            body.model_dump(mode="json")))
+    return await cmd.run(act, body=body, scope=lambda s: _aftercare_in_scope(s, cmd.access, participant_id))
 
 
 @router.post("/participants/{participant_id}/aftercare/confirmation", responses=errors(404, 409))
-async def confirm_aftercare_plan(participant_id: Id, request: Request, body: Confirmation | None = None,
-                                 access: Access = authorized(CONFIRM_PLAN, "aftercare_plan.confirm")) -> dict:
+async def confirm_aftercare_plan(participant_id: Id, body: Confirmation | None = None,
+                                 cmd: Command = commands.authorized(CONFIRM_PLAN, "aftercare_plan.confirm")
+                                 ) -> JSONResponse:
     """The participant confirms the plan in their own session (``confirmation_kind``
     participant), or a care-team member records that they witnessed the participant's
     confirmation (``witnessed``, ``attested_by`` = the token's subject). A participant's session
     reaches only their own plan (else 404). Idempotent: a confirmed plan stays as confirmed."""
-    kind = ConfirmationKind.PARTICIPANT if _own_session(access) else ConfirmationKind.WITNESSED
-    try:
-        async with _uow(request) as uow:
-            await _aftercare_in_scope(uow.session, access, participant_id)
-            plan = await _aftercare(request).confirm_plan(uow.session, uow.outbox, participant_id,
-                                                          actor(access), kind)
-    except NoAftercarePlan:
-        raise HTTPException(404, f"no aftercare for participant: {participant_id}") from None
-    except FollowUpConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    return _plan(plan)
+    kind = ConfirmationKind.PARTICIPANT if _own_session(cmd.access) else ConfirmationKind.WITNESSED
+
+    async def act(uow: UnitOfWork) -> dict:
+        return _plan(await _aftercare(cmd.request).confirm_plan(uow.session, uow.outbox, participant_id,
+                                                                actor(cmd.access), kind))
+    return await cmd.run(act, body=body, scope=lambda s: _aftercare_in_scope(s, cmd.access, participant_id))
 
 
 @router.put("/participants/{participant_id}/reminder-contact", status_code=204)
-async def put_reminder_contact(participant_id: Id, body: Contact, request: Request,
-                               access: Access = authorized(Permission.AFTERCARE_WRITE, "reminder_contact.write")
-                               ) -> None:
+async def put_reminder_contact(participant_id: Id, body: Contact,
+                               cmd: Command = commands.authorized(Permission.AFTERCARE_WRITE, "reminder_contact.write")
+                               ) -> Response:
     """May come before aftercare knows the participant: the contact then belongs to the caller's
     tenant (and only program, if the token names one) and only that scope may change it."""
+    access = cmd.access
     access.resource = f"participant:{participant_id}"
-    async with _uow(request) as uow:
-        plan = await _latest_plan(uow.session, participant_id)
-        contact = await uow.session.get(ReminderContact, participant_id)
+    owner: dict[str, str | None] = {}
+
+    async def in_scope(s: AsyncSession) -> None:
+        plan = await _latest_plan(s, participant_id)
+        contact = await s.get(ReminderContact, participant_id)
         programs = access.principal.programs
         if plan is not None:
             tenant, program = plan.tenant_id, plan.program_id
@@ -372,8 +374,15 @@ async def put_reminder_contact(participant_id: Id, body: Contact, request: Reque
         else:
             tenant, program = access.tenant, programs[0] if len(programs) == 1 else None
         if not access.admits(participant_id, tenant, program if program is not None else next(iter(programs), None)):
-            raise HTTPException(404, f"no aftercare for participant: {participant_id}")
-        await _aftercare(request).set_contact(uow.session, participant_id, str(body.email), tenant, program)
+            raise NoAftercarePlan(participant_id)
+        owner.update(tenant=tenant, program=program)
+
+    async def act(uow: UnitOfWork) -> dict:
+        await _aftercare(cmd.request).set_contact(uow.session, participant_id, str(body.email), owner["tenant"],
+                                                  owner["program"])
+        return {}
+    await cmd.run(act, body=body, scope=in_scope)
+    return Response(status_code=204)  # nothing to answer (a retry with the same key: the same)
 
 
 @router.get("/outreach-tasks")

@@ -27,6 +27,7 @@ from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
+from services.web.refusals import Conflict, NotFound
 
 from .domain.cadence import cadence_for
 from . import safety_flags
@@ -48,16 +49,20 @@ log = get_logger(__name__)
 PENDING = ("scheduled", "open")
 
 
-class UnknownFollowUp(LookupError):
-    pass
+class UnknownFollowUp(NotFound):
+    """404: no such follow-up, or not the caller's (the same answer)."""
+
+    def __init__(self, follow_up_id: str):
+        super().__init__(f"unknown follow-up: {follow_up_id}")
 
 
-class NoAftercarePlan(LookupError):
-    pass
+class NoAftercarePlan(NotFound):
+    def __init__(self, participant_id: str):
+        super().__init__(f"no aftercare for participant: {participant_id}")
 
 
-class FollowUpConflict(ValueError):
-    pass
+class FollowUpConflict(Conflict):
+    """409: the plan's state does not allow it (e.g. nothing written to confirm yet)."""
 
 
 @dataclass(frozen=True)

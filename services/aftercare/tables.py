@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.clinical_safety.recording import SafetyFlagColumns
 from services.eventing.database import UtcDateTime, utcnow
+from services.web.idempotency import IdempotentRequestRow
 
 
 class AftercareBase(DeclarativeBase):
@@ -78,6 +79,13 @@ class FollowUp(AftercareBase):
     how_they_say_they_are: Mapped[str | None] = mapped_column(String(4000), nullable=True)
     answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="who recorded the answers")
     answered_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class IdempotentRequest(IdempotentRequestRow, AftercareBase):
+    """A command's answer under its ``Idempotency-Key`` (services.web.commands); like the rows
+    it answers about, it stays in aftercare's store."""
+
+    __tablename__ = "idempotent_requests"
 
 
 class ReminderContact(AftercareBase):

@@ -34,9 +34,10 @@ from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
+from services.web.refusals import Conflict, NotFound, Rejected
 
-from .calendar_config import ProgramCalendar, load_calendar, parse_calendar, seed_document
-from .domain.availability import check_availability
+from .calendar_config import InvalidCalendar, ProgramCalendar, load_calendar, parse_calendar, seed_document
+from .domain.availability import InvalidAvailability, check_availability
 from .domain.changes import Booked, diff_schedule
 from .domain.hours import SessionHours, WeekHours, week_hours
 from .domain.local_time import local_day_bounds_utc, session_span_utc, to_local
@@ -57,20 +58,28 @@ log = get_logger(__name__)
 OPEN = ("scheduled", "checked_in")
 
 
-class UnknownSession(LookupError):
-    pass
+class UnknownSession(NotFound):
+    """404: no such session, or not the caller's to see (the same answer)."""
+
+    def __init__(self, session_id: str):
+        super().__init__(f"unknown session: {session_id}")
 
 
-class UnknownParticipant(LookupError):
-    pass
+class UnknownParticipant(NotFound):
+    def __init__(self, participant_id: str):
+        super().__init__(f"no schedule for participant: {participant_id}")
 
 
-class UnknownResource(LookupError):
-    pass
+class UnknownResource(NotFound):
+    """404: an unknown clinician or group (the message names which)."""
 
 
-class AttendanceConflict(ValueError):
-    pass
+class AttendanceConflict(Conflict):
+    """409: the session's state does not allow it (cancelled, already checked in, too early ...)."""
+
+
+class ChangeRefused(Rejected):
+    """422: an availability, an absence or a calendar that cannot be (the message says why)."""
 
 
 @cache
@@ -115,8 +124,12 @@ def _who(actor: Actor | None) -> tuple[str | None, str | None]:
 
 
 async def replace_calendar(session: AsyncSession, document: dict, actor: Actor | None = None) -> int:
-    """Validate and store an edited calendar; placements from now on use it."""
-    parse_calendar(document)  # raises InvalidCalendar with the reason
+    """Validate and store an edited calendar; placements from now on use it. ChangeRefused with
+    the reason when it is not a calendar."""
+    try:
+        parse_calendar(document)
+    except InvalidCalendar as exc:
+        raise ChangeRefused(str(exc)) from None
     await claim_schedule(session)
     doc = await session.get(CalendarDocument, 1)
     if doc is None:
@@ -349,8 +362,11 @@ async def _replan(session: AsyncSession, outbox: Outbox, participant_ids, reason
 async def change_availability(session: AsyncSession, outbox: Outbox, participant_id: str,
                               windows: list[Window], now: datetime | None = None,
                               actor: Actor | None = None) -> ScheduleOutcome:
-    """Refused (InvalidAvailability) when windows overlap or are impossible; else re-placed."""
-    ordered = check_availability(windows)
+    """Refused (ChangeRefused) when windows overlap or are impossible; else re-placed."""
+    try:
+        ordered = check_availability(windows)
+    except InvalidAvailability as exc:
+        raise ChangeRefused(f"availability refused: {exc}") from None
     await claim_schedule(session)
     state = await session.get(ParticipantSchedule, participant_id)
     if state is None:
@@ -368,7 +384,7 @@ async def record_clinician_absence(session: AsyncSession, outbox: Outbox, clinic
                                    ) -> tuple[str, dict[str, ScheduleOutcome]]:
     now = now or datetime.now(UTC)
     if ends_at <= starts_at:
-        raise ValueError("the absence ends before it starts")
+        raise ChangeRefused("the absence ends before it starts")
     await claim_schedule(session)
     _, cal = await current_calendar(session)
     known = {c.clinician_id for c in cal.clinicians} | {g.clinician_id for g in cal.groups}

@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, Date, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.eventing.database import UtcDateTime, utcnow
+from services.web.idempotency import IdempotentRequestRow
 
 
 class SchedulingBase(DeclarativeBase):
@@ -113,6 +114,12 @@ class HoursAlert(SchedulingBase):
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     week_start: Mapped[date] = mapped_column(Date, primary_key=True)
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class IdempotentRequest(IdempotentRequestRow, SchedulingBase):
+    """A command's answer under its ``Idempotency-Key`` (services.web.commands)."""
+
+    __tablename__ = "idempotent_requests"
 
 
 class PlacementLock(SchedulingBase):

@@ -24,6 +24,7 @@ from services.eventing.runtime import ServiceRuntime
 from services.eventing.settings import ContinuumSettings, KafkaSettings, ServiceSettings
 from services.security.dependencies import Access
 from services.security.principal import Principal
+from services.web.refusals import answer_refusals
 
 pytestmark = pytest.mark.integration
 
@@ -70,11 +71,16 @@ class Api:
 
 
 def as_caller(app: FastAPI, caller: Caller, *routers) -> None:
-    """Every route's ``authorized(...)`` dependency answers with the caller's Access."""
-    for route in (r for rt in routers for r in rt.routes):
-        for dep in route.dependant.dependencies:
+    """Every route's ``authorized(...)`` dependency (also within the command layer's) answers
+    with the caller's Access."""
+    def override(dependant) -> None:
+        for dep in dependant.dependencies:
             if getattr(dep.call, "__qualname__", "").startswith("authorized."):
                 app.dependency_overrides[dep.call] = lambda: caller.access
+            else:
+                override(dep)
+    for route in (r for rt in routers for r in rt.routes):
+        override(route.dependant)
 
 
 @pytest.fixture
@@ -86,6 +92,7 @@ async def api(sqlite_database):
     app.state.runtime = rt
     app.include_router(router)
     app.include_router(safety_router)
+    answer_refusals(app)
     caller = Caller()
     as_caller(app, caller, router, safety_router)
     async with db.transaction() as s:
@@ -245,3 +252,23 @@ async def test_a_check_in_flag_is_acknowledged_and_resolved_by_the_caller_not_a_
     (resolved,) = await api.events("safety_flag_resolved.v1")
     assert (ack["acknowledged_by"], ack["actor"]) == ("kc-77aa-clinician", clinician)
     assert (resolved["resolved_by"], resolved["actor"]) == ("kc-77aa-clinician", clinician)
+
+
+async def test_a_retried_check_in_with_the_same_key_is_recorded_once(api):
+    once = {"Idempotency-Key": "check-in-fu-ep1-d7-1"}
+    first = await api.as_(CLINICIAN).http.post("/follow-ups/fu-ep1-d7/check-in", json=WELL, headers=once)
+    again = await api.http.post("/follow-ups/fu-ep1-d7/check-in", json=WELL, headers=once)
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    assert not again.json()["additional_answer"], "answered from the first: not an additional answer"
+    assert len(await api.events("follow_up_completed.v1")) == 1
+    other = await api.http.post("/follow-ups/fu-ep1-d7/check-in", json={**WELL, "phq9_total": 9}, headers=once)
+    assert other.status_code == 422 and other.json()["header"] == "Idempotency-Key"
+
+
+async def test_a_refused_command_changes_nothing_and_answers_its_status(api):
+    r = await api.as_(CASE_MANAGER).http.post("/participants/p-1/aftercare/confirmation")
+    assert (r.status_code, r.json()["detail"]) == (
+        409, "the relapse-prevention plan is empty: write it with the participant first")
+    r = await api.http.put("/participants/p-9/reminder-contact", json={"email": "p9@example.org"},
+                           headers={"Idempotency-Key": "contact-p9"})
+    assert r.status_code == 204 and r.content == b""

@@ -38,6 +38,7 @@ from services.scheduling.tables import SchedulingBase, Session
 from services.security.local_tokens import bearer
 from services.security.tokens import TokenAuthority
 from services.security.wiring import AUDIT_METADATA, secure
+from services.web.refusals import answer_refusals
 from tests.support.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.integration
@@ -98,6 +99,7 @@ class Harness:
         app = FastAPI()
         app.state.runtime = self.rt
         app.include_router(router)
+        answer_refusals(app)
         authority = TokenAuthority(secrets.token_urlsafe(32), issuer="continuum", audience="continuum-api",
                                    lifetime=timedelta(hours=1), leeway_s=10)
         secure(app, authority, db)
@@ -258,8 +260,16 @@ async def test_attendance_missed_session_and_hours_below_minimum(sched):
     r = await sched.http.post(f"/sessions/{group.id}/attendance", json={"status": "attended"})
     assert r.status_code == 409
     to_cancel = next(s for s in first_week if s.modality == "psychoeducation")
-    r = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "participant_ill"})
+    once = {"Idempotency-Key": f"cancel-{to_cancel.id}"}
+    r = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "participant_ill"},
+                              headers=once)
     assert r.status_code == 200
+    again = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "participant_ill"},
+                                  headers=once)
+    assert (again.status_code, again.json()) == (200, r.json()), "a retry with the same key: the same answer"
+    other = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "room_flooded"},
+                                  headers=once)
+    assert other.status_code == 422 and other.json()["header"] == "Idempotency-Key"
     r = await sched.http.post(f"/sessions/{to_cancel.id}/attendance", json={"status": "attended"})
     assert r.status_code == 409 and "cancelled" in r.json()["detail"]
     await sched.relay()
