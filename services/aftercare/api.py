@@ -4,12 +4,20 @@ participant), the reminder contact, outreach tasks and the follow-up measures.
 
 Each route needs a bearer token whose role grants it; a participant or follow-up outside the
 token's tenant and programs answers 404 like one that does not exist, and lists and measures
-cover only the caller's scope. Each access to participant data is audited."""
+cover only the caller's scope. Each access to participant data is audited.
+
+Who acts is the token (``access.actor``), never a body field: who records check-in answers,
+who confirms a plan. A participant confirms their own plan in their own session (role
+``participant``, scoped to themselves); a staff member's confirmation is recorded as witnessed
+(``attested_by``), never as the participant's own. The flow runs (role ``workflow``, one
+identity for the deployment, no tenant) name the tenant they act for; a follow-up not of that
+tenant answers 404 as one that does not exist, changes nothing, and is logged."""
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -26,17 +34,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cssrs
 from services.contracts.base import Id
+from services.contracts.events_aftercare import ConfirmationKind
+from services.eventing.logging import get_logger
+from services.eventing.runtime import UnitOfWork
 from services.security.dependencies import Access, authorized
-from services.security.roles import Permission
+from services.security.roles import Permission, Role
+from services.web.actors import actor
+from services.web.commands import Command, Commands
 from services.web.error_responses import errors
 from services.web.safety_flag_routes import safety_flag_routes
 
 from . import safety_flags
 from .domain.follow_up_rules import CheckIn
-from .handlers import Aftercare, FollowUpConflict, NoAftercarePlan, UnknownFollowUp
-from .tables import AdditionalAnswer, AftercarePlan, FollowUp, OutreachTask, ReminderContact, SafetyFlag
+from .handlers import Aftercare, NoAftercarePlan, UnknownFollowUp
+from .tables import (
+    AdditionalAnswer,
+    AftercarePlan,
+    FollowUp,
+    IdempotentRequest,
+    OutreachTask,
+    ReminderContact,
+    SafetyFlag,
+)
 
 router = APIRouter(tags=["aftercare"])
+log = get_logger(__name__)
+commands = Commands(IdempotentRequest)
+"""Every command: authorized and audited, scoped, one unit of work, ``Idempotency-Key`` honoured,
+refusals (UnknownFollowUp and NoAftercarePlan 404, FollowUpConflict 409) answered as documented."""
+
+# confirming an aftercare plan: the care team (witnessed) and the participant (their own). Until
+# services/security/roles.py has AFTERCARE_PLAN_CONFIRM (asked for in /work/notes/roles-requests.md:
+# clinician, case_manager, care_coordinator, participant) the care team's aftercare.write stands in.
+# TODO(issue 14 merge): drop the fallback once roles.py declares the permission.
+CONFIRM_PLAN = getattr(Permission, "AFTERCARE_PLAN_CONFIRM", Permission.AFTERCARE_WRITE)
 
 Line = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Lines = Annotated[list[Line], Field(min_length=1, max_length=30)]
@@ -84,9 +115,12 @@ class RecordCheckIn(BaseModel):
 
 
 class FlowCall(BaseModel):
-    """What a flow run sends: the time by its clock (time is a parameter; defaults to now)."""
+    """What a flow run sends: the tenant the run acts for, and the time by its clock (time is a
+    parameter; defaults to now)."""
 
     model_config = ConfigDict(extra="forbid")
+    tenant_id: Id = Field(description="The tenant the run claims: the follow-up must be this tenant's, "
+                          "else 404 and nothing changes")
     as_of: AwareDatetime | None = None
 
 
@@ -111,11 +145,11 @@ class RelapsePreventionPlan(BaseModel):
 
 
 class Confirmation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Nothing to send (an empty object, or no body): who confirms is the token. The
+    participant's own session records their confirmation; a staff member's records that they
+    witnessed it. Actor fields (``confirmed_by_participant``, ``reviewed_with``, ...) are refused."""
 
-    confirmed_by_participant: StrictBool = Field(description="must be true: the participant agreed to the plan")
-    reviewed_with: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
-                               description="staff id of who reviewed it with them")
+    model_config = ConfigDict(extra="forbid")
 
 
 class Contact(BaseModel):
@@ -128,8 +162,24 @@ def _aftercare(request: Request) -> Aftercare:
     return request.app.state.runtime.extras["aftercare"]
 
 
-def _uow(request: Request):
-    return request.app.state.runtime.unit_of_work()
+async def _follow_up_of_claimed_tenant(s: AsyncSession, access: Access, follow_up_id: str, tenant_id: str) -> None:
+    """A flow run's call: the follow-up must exist and belong to the tenant the run claims (and
+    to the token's tenant and programs, if the token names any; the deployment's workflow
+    identity names none). Otherwise UnknownFollowUp (404, the same answer either way), logged
+    with ids only."""
+    fu = await s.get(FollowUp, follow_up_id)
+    access.resource = f"follow_up:{follow_up_id}"
+    if fu is not None:
+        access.participants[fu.participant_id] = fu.program_id
+    programs = access.principal.programs
+    reason = ("unknown_follow_up" if fu is None else "other_tenant" if fu.tenant_id != tenant_id
+              else "token_of_another_tenant" if access.tenant and access.tenant != tenant_id
+              else "token_of_other_programs" if programs and fu.program_id not in programs else None)
+    if reason is not None:
+        access.out_of_scope = fu is not None
+        log.warning("follow_up.run_refused", follow_up_id=follow_up_id, claimed_tenant_id=tenant_id,
+                    token_tenant_id=access.tenant or None, subject=access.principal.subject, reason=reason)
+        raise UnknownFollowUp(follow_up_id)
 
 
 async def _follow_up_in_scope(s: AsyncSession, access: Access, follow_up_id: str) -> None:
@@ -147,8 +197,24 @@ async def _latest_plan(s: AsyncSession, participant_id: str) -> AftercarePlan | 
 async def _aftercare_in_scope(s: AsyncSession, access: Access, participant_id: str) -> None:
     plan = await _latest_plan(s, participant_id)
     access.resource = f"participant:{participant_id}"
-    if plan is None or not access.admits(participant_id, plan.tenant_id, plan.program_id):
-        raise HTTPException(404, f"no aftercare for participant: {participant_id}")
+    if plan is None or not _admits(access, participant_id, plan.tenant_id, plan.program_id):
+        raise NoAftercarePlan(participant_id)
+
+
+def _own_session(access: Access) -> bool:
+    return access.role == Role.PARTICIPANT
+
+
+def _admits(access: Access, participant_id: str, tenant_id: str, program_id: str) -> bool:
+    """A participant's own session sees only themselves (in their tenant); anyone else as the
+    token's tenant and programs say."""
+    if not _own_session(access):
+        return access.admits(participant_id, tenant_id, program_id)
+    access.participants[participant_id] = program_id
+    if access.principal.participant_id != participant_id or access.principal.tenant != tenant_id:
+        access.out_of_scope = True
+        return False
+    return True
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -177,51 +243,52 @@ def _plan(p: AftercarePlan) -> dict:
             "discharged_at": _iso(p.discharged_at), "relapse_prevention_plan_id": p.relapse_prevention_plan_id,
             "relapse_prevention": p.relapse_prevention or None,
             "confirmed_by_participant": p.confirmed_by_participant, "confirmed_at": _iso(p.confirmed_at),
-            "reviewed_with": p.reviewed_with}
+            "confirmation_kind": p.confirmation_kind, "attested_by": p.attested_by,
+            "confirmed_by": {"id": p.confirmed_by, "role": p.confirmed_by_role} if p.confirmed_by else None}
 
 
 @router.post("/follow-ups/{follow_up_id}/open", responses=errors(404))
-async def open_follow_up(follow_up_id: Id, request: Request, body: FlowCall | None = None,
-                         access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")) -> dict:
-    try:
-        async with _uow(request) as uow:
-            await _follow_up_in_scope(uow.session, access, follow_up_id)
-            fu = await _aftercare(request).open_check_in(uow.session, follow_up_id, body.as_of if body else None)
-    except UnknownFollowUp:
-        raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    return _follow_up(fu)
+async def open_follow_up(follow_up_id: Id, body: FlowCall,
+                         cmd: Command = commands.authorized(Permission.FOLLOW_UP_RUN, "follow_up.open")
+                         ) -> JSONResponse:
+    """The due flow run opens the check-in (the reminder follows). 404 when the follow-up does
+    not exist or is not of the tenant the run claims (``tenant_id``): nothing changes."""
+    async def act(uow: UnitOfWork) -> dict:
+        return _follow_up(await _aftercare(cmd.request).open_check_in(uow.session, follow_up_id, body.as_of))
+    return await cmd.run(act, body=body, scope=lambda s: _follow_up_of_claimed_tenant(s, cmd.access, follow_up_id,
+                                                                                      body.tenant_id))
 
 
 @router.post("/follow-ups/{follow_up_id}/grace-check", responses=errors(404))
-async def grace_check(follow_up_id: Id, request: Request, body: FlowCall | None = None,
-                      access: Access = authorized(Permission.FOLLOW_UP_RUN, "follow_up.grace_check")) -> dict:
-    try:
-        async with _uow(request) as uow:
-            await _follow_up_in_scope(uow.session, access, follow_up_id)
-            fu, outcome = await _aftercare(request).grace_check(uow.session, uow.outbox, follow_up_id,
-                                                                body.as_of if body else None)
-    except UnknownFollowUp:
-        raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    return {**_follow_up(fu), "grace_outcome": str(outcome)}
+async def grace_check(follow_up_id: Id, body: FlowCall,
+                      cmd: Command = commands.authorized(Permission.FOLLOW_UP_RUN, "follow_up.grace_check")
+                      ) -> JSONResponse:
+    """The run at the end of the grace window: a miss (and an outreach task) when nobody
+    answered. 404 as for ``open``."""
+    async def act(uow: UnitOfWork) -> dict:
+        fu, outcome = await _aftercare(cmd.request).grace_check(uow.session, uow.outbox, follow_up_id,
+                                                                body.as_of, actor(cmd.access))
+        return {**_follow_up(fu), "grace_outcome": str(outcome)}
+    return await cmd.run(act, body=body, scope=lambda s: _follow_up_of_claimed_tenant(s, cmd.access, follow_up_id,
+                                                                                      body.tenant_id))
 
 
 @router.post("/follow-ups/{follow_up_id}/check-in", responses=errors(404))
-async def post_check_in(follow_up_id: Id, body: RecordCheckIn, request: Request,
-                        access: Access = authorized(Permission.AFTERCARE_WRITE, "follow_up.check_in")) -> dict:
+async def post_check_in(follow_up_id: Id, body: RecordCheckIn,
+                        cmd: Command = commands.authorized(Permission.AFTERCARE_WRITE, "follow_up.check_in")
+                        ) -> JSONResponse:
     """Stored whatever the follow-up's state; a safety finding raises a flag (``safety_flag``). To
     a follow-up already completed or cancelled it is an additional answer (``additional_answer``)."""
     check_in = CheckIn(**body.model_dump(exclude={"how_they_say_they_are", "cssrs"}),
                        cssrs=body.cssrs.answers() if body.cssrs else None)
-    try:
-        async with _uow(request) as uow:
-            await _follow_up_in_scope(uow.session, access, follow_up_id)
-            done = await _aftercare(request).record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
-                                                             body.how_they_say_they_are)
-    except UnknownFollowUp:
-        raise HTTPException(404, f"unknown follow-up: {follow_up_id}") from None
-    now = _aftercare(request).clock()
-    return {**_follow_up(done.follow_up), "additional_answer": done.additional,
-            "safety_flag": _flag(done.safety_flag, now) if done.safety_flag else None}
+    aftercare = _aftercare(cmd.request)
+
+    async def act(uow: UnitOfWork) -> dict:
+        done = await aftercare.record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
+                                               body.how_they_say_they_are, actor(cmd.access))
+        flag = _flag(done.safety_flag, aftercare.clock()) if done.safety_flag else None
+        return {**_follow_up(done.follow_up), "additional_answer": done.additional, "safety_flag": flag}
+    return await cmd.run(act, body=body, scope=lambda s: _follow_up_in_scope(s, cmd.access, follow_up_id))
 
 
 # -- safety flags raised at check-ins (aftercare owns them; docs/safety.md) ---------------------
@@ -261,46 +328,44 @@ async def get_aftercare(participant_id: Id, request: Request,
 
 @router.put("/participants/{participant_id}/aftercare/relapse-prevention-plan", responses=errors(404))
 async def put_relapse_prevention_plan(
-        participant_id: Id, body: RelapsePreventionPlan, request: Request,
-        access: Access = authorized(Permission.AFTERCARE_WRITE, "relapse_prevention_plan.write")) -> dict:
-    try:
-        async with _uow(request) as uow:
-            await _aftercare_in_scope(uow.session, access, participant_id)
-            plan = await _aftercare(request).write_relapse_prevention(uow.session, participant_id,
-                                                                      body.model_dump(mode="json"))
-    except NoAftercarePlan:
-        raise HTTPException(404, f"no aftercare for participant: {participant_id}") from None
-    return _plan(plan)
+        participant_id: Id, body: RelapsePreventionPlan,
+        cmd: Command = commands.authorized(Permission.AFTERCARE_WRITE, "relapse_prevention_plan.write")
+        ) -> JSONResponse:
+    async def act(uow: UnitOfWork) -> dict:
+        return _plan(await _aftercare(cmd.request).write_relapse_prevention(uow.session, participant_id,
+                                                                            body.model_dump(mode="json")))
+    return await cmd.run(act, body=body, scope=lambda s: _aftercare_in_scope(s, cmd.access, participant_id))
 
 
 @router.post("/participants/{participant_id}/aftercare/confirmation", responses=errors(404, 409))
-async def confirm_aftercare_plan(participant_id: Id, body: Confirmation, request: Request,
-                                 access: Access = authorized(Permission.AFTERCARE_WRITE, "aftercare_plan.confirm")
-                                 ) -> dict:
-    if not body.confirmed_by_participant:
-        raise HTTPException(422, "confirmed_by_participant must be true to confirm the plan")
-    try:
-        async with _uow(request) as uow:
-            await _aftercare_in_scope(uow.session, access, participant_id)
-            plan = await _aftercare(request).confirm_plan(uow.session, uow.outbox, participant_id,
-                                                          body.reviewed_with)
-    except NoAftercarePlan:
-        raise HTTPException(404, f"no aftercare for participant: {participant_id}") from None
-    except FollowUpConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    return _plan(plan)
+async def confirm_aftercare_plan(participant_id: Id, body: Confirmation | None = None,
+                                 cmd: Command = commands.authorized(CONFIRM_PLAN, "aftercare_plan.confirm")
+                                 ) -> JSONResponse:
+    """The participant confirms the plan in their own session (``confirmation_kind``
+    participant), or a care-team member records that they witnessed the participant's
+    confirmation (``witnessed``, ``attested_by`` = the token's subject). A participant's session
+    reaches only their own plan (else 404). Idempotent: a confirmed plan stays as confirmed."""
+    kind = ConfirmationKind.PARTICIPANT if _own_session(cmd.access) else ConfirmationKind.WITNESSED
+
+    async def act(uow: UnitOfWork) -> dict:
+        return _plan(await _aftercare(cmd.request).confirm_plan(uow.session, uow.outbox, participant_id,
+                                                                actor(cmd.access), kind))
+    return await cmd.run(act, body=body, scope=lambda s: _aftercare_in_scope(s, cmd.access, participant_id))
 
 
 @router.put("/participants/{participant_id}/reminder-contact", status_code=204)
-async def put_reminder_contact(participant_id: Id, body: Contact, request: Request,
-                               access: Access = authorized(Permission.AFTERCARE_WRITE, "reminder_contact.write")
-                               ) -> None:
+async def put_reminder_contact(participant_id: Id, body: Contact,
+                               cmd: Command = commands.authorized(Permission.AFTERCARE_WRITE, "reminder_contact.write")
+                               ) -> Response:
     """May come before aftercare knows the participant: the contact then belongs to the caller's
     tenant (and only program, if the token names one) and only that scope may change it."""
+    access = cmd.access
     access.resource = f"participant:{participant_id}"
-    async with _uow(request) as uow:
-        plan = await _latest_plan(uow.session, participant_id)
-        contact = await uow.session.get(ReminderContact, participant_id)
+    owner: dict[str, str | None] = {}
+
+    async def in_scope(s: AsyncSession) -> None:
+        plan = await _latest_plan(s, participant_id)
+        contact = await s.get(ReminderContact, participant_id)
         programs = access.principal.programs
         if plan is not None:
             tenant, program = plan.tenant_id, plan.program_id
@@ -309,8 +374,15 @@ async def put_reminder_contact(participant_id: Id, body: Contact, request: Reque
         else:
             tenant, program = access.tenant, programs[0] if len(programs) == 1 else None
         if not access.admits(participant_id, tenant, program if program is not None else next(iter(programs), None)):
-            raise HTTPException(404, f"no aftercare for participant: {participant_id}")
-        await _aftercare(request).set_contact(uow.session, participant_id, str(body.email), tenant, program)
+            raise NoAftercarePlan(participant_id)
+        owner.update(tenant=tenant, program=program)
+
+    async def act(uow: UnitOfWork) -> dict:
+        await _aftercare(cmd.request).set_contact(uow.session, participant_id, str(body.email), owner["tenant"],
+                                                  owner["program"])
+        return {}
+    await cmd.run(act, body=body, scope=in_scope)
+    return Response(status_code=204)  # nothing to answer (a retry with the same key: the same)
 
 
 @router.get("/outreach-tasks")

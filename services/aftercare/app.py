@@ -3,6 +3,7 @@ its Prefect and notification adapters) and the safety sweep (escalates unacknowl
 
 from services.eventing.runtime import build_service
 from services.eventing.settings import ContinuumSettings
+from services.web.refusals import answer_refusals
 
 from .api import router, safety_router
 from .dispatcher import FollowUpDispatcher
@@ -31,4 +32,5 @@ def create_app():
     api = build_service("aftercare", routers=[router, safety_router], handlers=aftercare.handlers(),
                         metadatas=(AftercareBase.metadata,), title="Continuum aftercare", workers=workers)
     api.state.runtime.extras["aftercare"] = aftercare
+    answer_refusals(api)
     return api

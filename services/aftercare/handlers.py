@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.base import Actor
 from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import (
     AftercarePlanConfirmed,
     AftercarePlanCreated,
+    ConfirmationKind,
     FollowUpCancelled,
     FollowUpCompleted,
     FollowUpMissed,
@@ -25,6 +27,7 @@ from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
+from services.web.refusals import Conflict, NotFound
 
 from .domain.cadence import cadence_for
 from . import safety_flags
@@ -46,16 +49,20 @@ log = get_logger(__name__)
 PENDING = ("scheduled", "open")
 
 
-class UnknownFollowUp(LookupError):
-    pass
+class UnknownFollowUp(NotFound):
+    """404: no such follow-up, or not the caller's (the same answer)."""
+
+    def __init__(self, follow_up_id: str):
+        super().__init__(f"unknown follow-up: {follow_up_id}")
 
 
-class NoAftercarePlan(LookupError):
-    pass
+class NoAftercarePlan(NotFound):
+    def __init__(self, participant_id: str):
+        super().__init__(f"no aftercare for participant: {participant_id}")
 
 
-class FollowUpConflict(ValueError):
-    pass
+class FollowUpConflict(Conflict):
+    """409: the plan's state does not allow it (e.g. nothing written to confirm yet)."""
 
 
 @dataclass(frozen=True)
@@ -157,22 +164,33 @@ class Aftercare:
         """A new version of the content needs the participant's confirmation again."""
         plan = await self.latest_plan(session, participant_id)
         plan.relapse_prevention = content
-        plan.confirmed_by_participant, plan.confirmed_at, plan.reviewed_with = False, None, None
+        plan.confirmed_by_participant, plan.confirmed_at = False, None
+        plan.confirmed_by = plan.confirmed_by_role = plan.confirmation_kind = plan.attested_by = None
         return plan
 
-    async def confirm_plan(self, session: AsyncSession, outbox: Outbox, participant_id: str,
-                           reviewed_with: str) -> AftercarePlan:
+    async def confirm_plan(self, session: AsyncSession, outbox: Outbox, participant_id: str, actor: Actor,
+                           kind: ConfirmationKind) -> AftercarePlan:
+        """``actor``: who records it (the token); ``kind``: participant when it is the participant's
+        own session, witnessed when a staff member attests the participant agreed (the route
+        decides from the token, never from the body). Idempotent: a confirmed plan stays as it was
+        confirmed."""
         plan = await self.latest_plan(session, participant_id)
         if not plan.relapse_prevention:
             raise FollowUpConflict("the relapse-prevention plan is empty: write it with the participant first")
         if plan.confirmed_by_participant:
             return plan
         now = self.clock()
-        plan.confirmed_by_participant, plan.confirmed_at, plan.reviewed_with = True, now, reviewed_with
+        attested_by = actor.id if kind is ConfirmationKind.WITNESSED else None
+        plan.confirmed_by_participant, plan.confirmed_at = True, now
+        plan.confirmed_by, plan.confirmed_by_role = actor.id, actor.role
+        plan.confirmation_kind, plan.attested_by = str(kind), attested_by
         outbox.add(AftercarePlanConfirmed(
             participant_id=plan.participant_id, aftercare_plan_id=plan.id, episode_id=plan.episode_id,
-            relapse_prevention_plan_id=plan.relapse_prevention_plan_id, confirmed_at=now),
+            relapse_prevention_plan_id=plan.relapse_prevention_plan_id, confirmed_at=now, actor=actor,
+            confirmation_kind=kind, attested_by=attested_by),
             EventContext.new(plan.tenant_id, plan.program_id))
+        log.info("aftercare_plan.confirmed", participant_id=plan.participant_id, aftercare_plan_id=plan.id,
+                 kind=str(kind), by=actor.id, role=actor.role)
         return plan
 
     async def set_contact(self, session: AsyncSession, participant_id: str, email: str,
@@ -208,7 +226,8 @@ class Aftercare:
         return fu
 
     async def grace_check(self, session: AsyncSession, outbox: Outbox, follow_up_id: str,
-                          as_of: datetime | None = None) -> tuple[FollowUp, GraceOutcome]:
+                          as_of: datetime | None = None, actor: Actor | None = None
+                          ) -> tuple[FollowUp, GraceOutcome]:
         """Called by the run at the end of the grace window. Idempotent: one miss, one task."""
         fu = await self._follow_up(session, follow_up_id)
         now = as_of or self.clock()
@@ -226,36 +245,39 @@ class Aftercare:
         fu.status, fu.missed_at, fu.escalation_level = "missed", now, esc.level
         outbox.add(FollowUpMissed(participant_id=fu.participant_id, follow_up_id=fu.id, episode_id=fu.episode_id,
                                   escalation_level=esc.level, missed_at=now, day_offset=fu.day_offset,
-                                  outreach_task_id=task.id, escalated_to=esc.assignee_role),
+                                  outreach_task_id=task.id, escalated_to=esc.assignee_role, actor=actor),
                    EventContext.new(fu.tenant_id, fu.program_id))
         log.info("follow_up.missed", follow_up_id=fu.id, participant_id=fu.participant_id,
                  escalation_level=esc.level, escalated_to=esc.assignee_role)
         return fu, outcome
 
     async def record_check_in(self, session: AsyncSession, outbox: Outbox, follow_up_id: str,
-                              check_in: CheckIn, how_they_say_they_are: str = "") -> CheckInRecorded:
+                              check_in: CheckIn, how_they_say_they_are: str = "",
+                              actor: Actor | None = None) -> CheckInRecorded:
         """Every answer is stored and any safety finding raises a flag, whatever the follow-up's
         state. An answer to a follow-up already completed or cancelled is an additional answer:
         kept for the care team, not a completion (the first answer stands; no second
-        FollowUpCompleted, no second way back up)."""
+        FollowUpCompleted, no second way back up). ``actor``: who recorded the answers (the token)."""
         fu = await self._follow_up(session, follow_up_id)
         now = self.clock()
+        by, role = (actor.id, actor.role) if actor else (None, None)
         finding = check_in_safety(check_in, now, self.settings.time_scale)
-        flag = safety_flags.raise_flag(session, outbox, fu, check_in, finding, now) if finding else None
+        flag = safety_flags.raise_flag(session, outbox, fu, check_in, finding, now, actor) if finding else None
         if fu.status in ("completed", "cancelled"):
             session.add(AdditionalAnswer(
                 id=new_id("ans"), follow_up_id=fu.id, participant_id=fu.participant_id, follow_up_status=fu.status,
                 answers=asdict(check_in), how_they_say_they_are=how_they_say_they_are or None, received_at=now,
-                safety_flag_id=flag.id if flag else None))
+                safety_flag_id=flag.id if flag else None, recorded_by=by, recorded_by_role=role))
             return CheckInRecorded(fu, flag, additional=True)
         status = check_in_status(check_in)
         fu.status, fu.completed_at, fu.result = "completed", now, status  # a late answer to a miss counts too
         fu.answers = asdict(check_in)
         fu.how_they_say_they_are = how_they_say_they_are or None
+        fu.answered_by, fu.answered_by_role = by, role
         ctx = EventContext.new(fu.tenant_id, fu.program_id)
         outbox.add(FollowUpCompleted(participant_id=fu.participant_id, follow_up_id=fu.id,
                                      episode_id=fu.episode_id, status=status,
-                                     phq9_total=check_in.phq9_total, completed_at=now), ctx)
+                                     phq9_total=check_in.phq9_total, completed_at=now, actor=actor), ctx)
         risk = relapse_risk(status, check_in)
         if risk is not None:
             outbox.add(RelapseRiskDetected(participant_id=fu.participant_id, follow_up_id=fu.id,

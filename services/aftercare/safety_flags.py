@@ -13,6 +13,7 @@ from services.clinical_safety import recording
 from services.clinical_safety.screeners import cssrs_risk
 from services.clinical_safety.settings import SafetySettings
 from services.clinical_safety.triage import SafetyFinding
+from services.contracts.base import Actor
 from services.contracts.codes import SafetyAction
 from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import (
@@ -51,8 +52,9 @@ def sweep(unit_of_work, settings: AftercareSettings, clock, safety: SafetySettin
 
 
 def raise_flag(session: AsyncSession, outbox: Outbox, fu: FollowUp, check_in: CheckIn,
-               finding: SafetyFinding, now: datetime) -> SafetyFlag:
-    """One flag per answer with a finding, whatever the follow-up's state."""
+               finding: SafetyFinding, now: datetime, actor: Actor | None = None) -> SafetyFlag:
+    """One flag per answer with a finding, whatever the follow-up's state. ``actor``: who recorded
+    the answer (the token)."""
     flag = SafetyFlag(
         id=new_id("sflag"), participant_id=fu.participant_id, episode_id=fu.episode_id, tenant_id=fu.tenant_id,
         program_id=fu.program_id, follow_up_id=fu.id, follow_up_status=fu.status, severity=finding.severity,
@@ -65,7 +67,7 @@ def raise_flag(session: AsyncSession, outbox: Outbox, fu: FollowUp, check_in: Ch
         follow_up_status=fu.status, severity=finding.severity, triggers=finding.triggers,
         disposition=finding.disposition, phq9_item9=check_in.phq9_item9,
         cssrs_risk=cssrs_risk(check_in.cssrs).value if check_in.cssrs is not None else None,
-        flagged_at=now, respond_by=finding.respond_by), EventContext.new(fu.tenant_id, fu.program_id))
+        flagged_at=now, respond_by=finding.respond_by, actor=actor), EventContext.new(fu.tenant_id, fu.program_id))
     log.warning("safety.flagged", participant_id=fu.participant_id, follow_up_id=fu.id, flag_id=flag.id,
                 severity=str(finding.severity), follow_up_status=fu.status,
                 respond_by=finding.respond_by.isoformat())
@@ -85,11 +87,11 @@ def describe(flag: SafetyFlag, now: datetime) -> dict:
             "follow_up_status": flag.follow_up_status}
 
 
-def acknowledge(outbox: Outbox, flag: SafetyFlag, actor: str, now: datetime) -> SafetyFlag:
+def acknowledge(outbox: Outbox, flag: SafetyFlag, actor: Actor, now: datetime) -> SafetyFlag:
     return recording.acknowledge(outbox, flag, actor, now, EVENTS)
 
 
-def resolve(outbox: Outbox, flag: SafetyFlag, action: SafetyAction, actor: str, now: datetime) -> SafetyFlag:
+def resolve(outbox: Outbox, flag: SafetyFlag, action: SafetyAction, actor: Actor, now: datetime) -> SafetyFlag:
     return recording.resolve(outbox, flag, action, actor, now, EVENTS)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.clinical_safety.recording import SafetyFlagColumns
 from services.eventing.database import UtcDateTime, utcnow
+from services.web.idempotency import IdempotentRequestRow
 
 
 class AftercareBase(DeclarativeBase):
@@ -30,7 +31,12 @@ class AftercarePlan(AftercareBase):
         JSON, default=dict, doc="triggers, warning signs, coping strategies, supports, crisis resources")
     confirmed_by_participant: Mapped[bool] = mapped_column(Boolean, default=False)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    reviewed_with: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="staff id")
+    # who recorded the confirmation (the token's subject and role) and how it was given:
+    # participant (their own session) or witnessed (attested_by, the staff member)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confirmed_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confirmation_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attested_by: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="staff id, when witnessed")
     discharged_on: Mapped[date] = mapped_column(Date)
     discharged_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime(), nullable=True, doc="when the follow-up clock started")
@@ -71,6 +77,15 @@ class FollowUp(AftercareBase):
     result: Mapped[str | None] = mapped_column(String(20), nullable=True)
     answers: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     how_they_say_they_are: Mapped[str | None] = mapped_column(String(4000), nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="who recorded the answers")
+    answered_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class IdempotentRequest(IdempotentRequestRow, AftercareBase):
+    """A command's answer under its ``Idempotency-Key`` (services.web.commands); like the rows
+    it answers about, it stays in aftercare's store."""
+
+    __tablename__ = "idempotent_requests"
 
 
 class ReminderContact(AftercareBase):
@@ -119,6 +134,8 @@ class AdditionalAnswer(AftercareBase):
     how_they_say_they_are: Mapped[str | None] = mapped_column(String(4000), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     safety_flag_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SafetyFlag(SafetyFlagColumns, AftercareBase):

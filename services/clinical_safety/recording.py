@@ -5,7 +5,6 @@ aftercare (check-in flags). Not pure: it changes rows and writes events; the rul
 ``flags`` and ``triage``."""
 
 import asyncio
-import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.contracts.base import Actor
 from services.contracts.codes import SafetyAction
 from services.contracts.envelope import EventContext
 from services.eventing.database import UtcDateTime
@@ -44,8 +44,10 @@ class SafetyFlagColumns:
     current_deadline: Mapped[datetime] = mapped_column(UtcDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acknowledged_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resolved_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     action_taken: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
@@ -74,29 +76,21 @@ def describe(flag, now: datetime) -> dict:
             "escalation_level": flag.escalation_level, "escalated_to": flag.escalated_to,
             "current_deadline": flag.current_deadline.isoformat(),
             "acknowledged_at": iso(flag.acknowledged_at), "acknowledged_by": flag.acknowledged_by,
-            "resolved_at": iso(flag.resolved_at), "resolved_by": flag.resolved_by, "action_taken": flag.action_taken}
+            "acknowledged_by_role": flag.acknowledged_by_role,
+            "resolved_at": iso(flag.resolved_at), "resolved_by": flag.resolved_by,
+            "resolved_by_role": flag.resolved_by_role, "action_taken": flag.action_taken}
 
 
-STAFF_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # services.contracts.base.Id: what events may carry
-
-
-def actor(subject: str) -> str:
-    """The token's subject as the staff id the events record; ValueError when it cannot be one."""
-    if not STAFF_ID.fullmatch(subject):
-        raise ValueError("the token's subject (sub) is not a staff id the events can record "
-                         "(1-64 of A-Z a-z 0-9 _ . : -)")
-    return subject
-
-
-def _acknowledged(outbox: Outbox, flag, actor: str, now: datetime, events: FlagEvents) -> None:
-    flag.acknowledged_at, flag.acknowledged_by = now, actor
+def _acknowledged(outbox: Outbox, flag, actor: Actor, now: datetime, events: FlagEvents) -> None:
+    flag.acknowledged_at, flag.acknowledged_by, flag.acknowledged_by_role = now, actor.id, actor.role
     outbox.add(events.acknowledged(
         participant_id=flag.participant_id, flag_id=flag.id, episode_id=flag.episode_id, severity=flag.severity,
-        acknowledged_by=actor, acknowledged_at=now, flagged_at=flag.flagged_at), _ctx(flag))
-    log.info("safety.acknowledged", flag_id=flag.id, participant_id=flag.participant_id, by=actor)
+        acknowledged_by=actor.id, acknowledged_at=now, flagged_at=flag.flagged_at, actor=actor), _ctx(flag))
+    log.info("safety.acknowledged", flag_id=flag.id, participant_id=flag.participant_id, by=actor.id,
+             role=actor.role)
 
 
-def acknowledge(outbox: Outbox, flag, actor: str, now: datetime, events: FlagEvents):
+def acknowledge(outbox: Outbox, flag, actor: Actor, now: datetime, events: FlagEvents):
     """Idempotent: a second acknowledgement, or one of a resolved flag, changes nothing."""
     t = rules.acknowledge(rules.FlagStatus(flag.status))
     if t.acknowledged:
@@ -105,20 +99,21 @@ def acknowledge(outbox: Outbox, flag, actor: str, now: datetime, events: FlagEve
     return flag
 
 
-def resolve(outbox: Outbox, flag, action: SafetyAction, actor: str, now: datetime, events: FlagEvents):
+def resolve(outbox: Outbox, flag, action: SafetyAction, actor: Actor, now: datetime, events: FlagEvents):
     """Raises rules.FlagConflict (naming the field) when resolved before with another action."""
     done_with = SafetyAction(flag.action_taken) if flag.action_taken else None
     t = rules.resolve(rules.FlagStatus(flag.status), action, done_with)
     if t.acknowledged:
         _acknowledged(outbox, flag, actor, now, events)
     if t.resolved:
-        flag.resolved_at, flag.resolved_by, flag.action_taken = now, actor, action
+        flag.resolved_at, flag.resolved_by, flag.resolved_by_role = now, actor.id, actor.role
+        flag.action_taken = action
         outbox.add(events.resolved(
             participant_id=flag.participant_id, flag_id=flag.id, episode_id=flag.episode_id,
-            severity=flag.severity, action_taken=action, resolved_by=actor, resolved_at=now,
-            flagged_at=flag.flagged_at), _ctx(flag))
-        log.info("safety.resolved", flag_id=flag.id, participant_id=flag.participant_id, by=actor,
-                 action_taken=str(action))
+            severity=flag.severity, action_taken=action, resolved_by=actor.id, resolved_at=now,
+            flagged_at=flag.flagged_at, actor=actor), _ctx(flag))
+        log.info("safety.resolved", flag_id=flag.id, participant_id=flag.participant_id, by=actor.id,
+                 role=actor.role, action_taken=str(action))
     flag.status = t.status
     return flag
 

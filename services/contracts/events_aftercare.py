@@ -1,10 +1,11 @@
 """Events the aftercare service produces (topic ``continuum.aftercare.events``)."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import Field
 
-from .base import Event, Id, event
+from .base import Actor, Event, Id, event
 from .codes import (
     AftercareService,
     FollowUpStatus,
@@ -15,6 +16,13 @@ from .codes import (
     SafetySource,
 )
 from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
+
+
+class ConfirmationKind(StrEnum):
+    """How a participant's confirmation of their aftercare plan was given."""
+
+    PARTICIPANT = "participant"  # in the participant's own authenticated session
+    WITNESSED = "witnessed"      # a staff member attests the participant agreed (attested_by); not their own act
 
 
 @event("aftercare", "aftercare_plan_created")
@@ -58,6 +66,8 @@ class FollowUpCompleted(Event):
     status: FollowUpStatus
     phq9_total: int | None = Field(default=None, ge=0, le=27)
     completed_at: datetime
+    actor: Actor | None = Field(default=None, description="Who recorded the check-in answers, as their access "
+                                "token said (subject and role)")
 
 
 @event("aftercare", "follow_up_missed")
@@ -71,6 +81,8 @@ class FollowUpMissed(Event):
     escalated_to: str | None = Field(
         default=None, description="Role code the outreach task goes to, e.g. 'care_coordinator'"
     )
+    actor: Actor | None = Field(default=None, description="The flow run's identity that checked the grace "
+                                "window, as its access token said (subject and role 'workflow')")
 
 
 @event("aftercare", "relapse_risk_detected")
@@ -92,12 +104,20 @@ class AftercareCompleted(Event):
 @event("aftercare", "aftercare_plan_confirmed")
 class AftercarePlanConfirmed(Event):
     """The participant reviewed and confirmed the aftercare plan and its relapse-prevention
-    plan (whose content stays in aftercare's store)."""
+    plan (whose content stays in aftercare's store): in their own session (``confirmation_kind``
+    participant, ``actor`` the participant), or witnessed by a staff member (``witnessed``,
+    ``attested_by`` and ``actor`` the staff member), never a staff member as the participant."""
 
     aftercare_plan_id: Id
     episode_id: Id
     relapse_prevention_plan_id: Id
     confirmed_at: datetime
+    actor: Actor | None = Field(default=None, description="Who recorded the confirmation, as their access token "
+                                "said (subject and role)")
+    confirmation_kind: ConfirmationKind | None = Field(
+        default=None, description="participant: the participant's own session; witnessed: a staff member attests it")
+    attested_by: Id | None = Field(default=None, description="The staff member (token subject) who witnessed "
+                                   "the participant's confirmation; none when the participant confirmed")
 
 
 @event("aftercare", "follow_up_cancelled")
@@ -133,6 +153,8 @@ class CheckInSafetyRiskFlagged(Event):
     cssrs_risk: str | None = Field(default=None, description="The C-SSRS screener's triage: low, moderate, high")
     flagged_at: datetime
     respond_by: datetime
+    actor: Actor | None = Field(default=None, description="Who recorded the answer, as their access token said "
+                                "(subject and role)")
 
 
 @event("aftercare", "safety_flag_acknowledged")

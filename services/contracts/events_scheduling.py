@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .base import Event, Id, event
+from .base import Actor, Event, Id, event
 from .codes import AttendanceMode, MissedReason, Modality
 
 
@@ -21,6 +21,12 @@ class ScheduledSession(BaseModel):
     mode: AttendanceMode
     place: str | None = Field(default=None, description="Room code or 'telehealth'")
     week_start: date | None = Field(default=None, description="The plan week the session counts in")
+
+
+def _acted_by(what: str):
+    """The optional field naming who did it (tolerant readers: absent in events written before)."""
+    return Field(default=None, description=f"Who {what}, as their access token said (subject and role); "
+                 "none when scheduling did it on its own (an event it consumed, the discharge)")
 
 
 class UnmetRequirement(BaseModel):
@@ -54,6 +60,8 @@ class SessionsScheduled(Event):
     weeks: tuple[WeekHours, ...] = Field(
         default=(), description="Every plan week this placement covered, from week_start; "
         "weekly_hours_scheduled is the first's")
+    actor: Actor | None = _acted_by("made the change that re-placed the sessions (availability, absence, "
+                                   "cancelled group)")
 
 
 @event("scheduling", "session_rescheduled")
@@ -66,6 +74,7 @@ class SessionRescheduled(Event):
     group_id: Id | None = None
     clinician_id: Id | None = None
     plan_version: int | None = Field(default=None, ge=1)
+    actor: Actor | None = _acted_by("made the change that moved the session")
 
 
 @event("scheduling", "session_cancelled")
@@ -74,6 +83,7 @@ class SessionCancelled(Event):
     reason_code: str
     cancelled_at: datetime
     starts_at: datetime | None = None
+    actor: Actor | None = _acted_by("cancelled the session (or made the change that did)")
 
 
 @event("scheduling", "session_attended")
@@ -83,6 +93,7 @@ class SessionAttended(Event):
     modality: Modality
     minutes_attended: int = Field(ge=0, le=600)
     attended_at: datetime
+    actor: Actor | None = _acted_by("recorded the attendance")
 
 
 @event("scheduling", "session_missed")
@@ -92,6 +103,7 @@ class SessionMissed(Event):
     modality: Modality
     reason: MissedReason
     recorded_at: datetime
+    actor: Actor | None = _acted_by("recorded the miss")
 
 
 @event("scheduling", "hours_below_minimum")

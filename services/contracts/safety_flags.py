@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from .base import Event, Id
+from .base import Actor, Event, Id
 from .codes import RiskSeverity, SafetyAction
 
 
@@ -19,6 +19,8 @@ class SafetyFlagAcknowledgedFields(Event):
     acknowledged_by: Id = Field(description="The staff id (token subject) who acknowledged it")
     acknowledged_at: datetime
     flagged_at: datetime
+    actor: Actor | None = Field(default=None, description="Who acknowledged it, as their access token said "
+                                "(subject and role); acknowledged_by is its id")
 
 
 class SafetyFlagResolvedFields(Event):
@@ -29,6 +31,8 @@ class SafetyFlagResolvedFields(Event):
     resolved_by: Id = Field(description="The staff id (token subject) who resolved it")
     resolved_at: datetime
     flagged_at: datetime
+    actor: Actor | None = Field(default=None, description="Who resolved it, as their access token said "
+                                "(subject and role); resolved_by is its id")
 
 
 class SafetyFlagEscalatedFields(Event):

@@ -4,34 +4,36 @@ calendar; iCalendar feeds. Thin: each route calls one handler in one unit of wor
 
 Each route needs a bearer token whose role grants it; a participant or session outside the
 token's tenant and programs answers 404 like one that does not exist, and lists show only the
-caller's scope. Each access to participant data is audited."""
+caller's scope. Each access to participant data is audited. Who acts (checks in, records
+attendance, cancels, changes availability, records an absence ...) is the token's subject and
+role (``access.actor``), recorded on the rows and in the events; no body names an actor."""
 
 import json
 from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StrictInt, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Id
 from services.contracts.codes import MissedReason, Weekday
+from services.eventing.runtime import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
+from services.web.actors import actor
+from services.web.commands import Command, Commands
 from services.web.error_responses import errors
 from services.web.request_types import TimeOfDay
 
 from . import ics
-from .calendar_config import InvalidCalendar
-from .domain.availability import InvalidAvailability
 from .domain.model import Window
 from .handlers import (
-    AttendanceConflict,
     AttendanceRecord,
     ScheduleOutcome,
     UnknownParticipant,
-    UnknownResource,
     UnknownSession,
     cancel_group_meeting,
     cancel_session,
@@ -43,9 +45,12 @@ from .handlers import (
     replace_calendar,
     weekly_hours,
 )
-from .tables import CalendarDocument, ParticipantSchedule, Session
+from .tables import CalendarDocument, IdempotentRequest, ParticipantSchedule, Session
 
 router = APIRouter(tags=["scheduling"])
+commands = Commands(IdempotentRequest)
+"""Every command: authorized and audited, scoped, one unit of work, ``Idempotency-Key`` honoured,
+refusals (UnknownSession 404, AttendanceConflict 409, ChangeRefused 422 ...) answered as documented."""
 ReasonCode = Field(pattern=r"^[a-z0-9_]{1,40}$")
 
 
@@ -59,7 +64,14 @@ def _session_view(s: Session) -> dict:
             "week_start": s.week_start.isoformat() if s.week_start else None, "group_id": s.group_id,
             "clinician_id": s.clinician_id, "place": s.place, "mode": s.mode, "status": s.status,
             "plan_version": s.plan_version, "minutes_attended": s.minutes_attended,
-            "missed_reason": s.missed_reason, "cancel_reason": s.cancel_reason}
+            "missed_reason": s.missed_reason, "cancel_reason": s.cancel_reason,
+            "checked_in_by": _by(s.checked_in_by, s.checked_in_by_role),
+            "recorded_by": _by(s.recorded_by, s.recorded_by_role),
+            "cancelled_by": _by(s.cancelled_by, s.cancelled_by_role)}
+
+
+def _by(subject: str | None, role: str | None) -> dict | None:
+    return {"id": subject, "role": role} if subject else None
 
 
 def _outcome(o: ScheduleOutcome) -> dict:
@@ -107,32 +119,25 @@ class RecordAttendance(BaseModel):
 
 
 @router.post("/sessions/{session_id}/attendance", responses=errors(404, 409))
-async def post_attendance(session_id: Id, body: RecordAttendance, request: Request,
-                          access: Access = authorized(Permission.ATTENDANCE_WRITE, "attendance.record")) -> dict:
+async def post_attendance(session_id: Id, body: RecordAttendance,
+                          cmd: Command = commands.authorized(Permission.ATTENDANCE_WRITE, "attendance.record")
+                          ) -> JSONResponse:
     record = AttendanceRecord(body.status == "attended", body.minutes_attended, body.reason)
-    try:
-        async with _runtime(request).unit_of_work() as uow:
-            await _session_in_scope(uow.session, access, session_id)
-            s = await record_attendance(uow.session, uow.outbox, session_id, record)
-    except UnknownSession:
-        raise HTTPException(404, f"unknown session: {session_id}") from None
-    except AttendanceConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    return {"session_id": s.id, "status": s.status, "minutes_attended": s.minutes_attended}
+
+    async def act(uow: UnitOfWork) -> dict:
+        s = await record_attendance(uow.session, uow.outbox, session_id, record, actor=actor(cmd.access))
+        return {"session_id": s.id, "status": s.status, "minutes_attended": s.minutes_attended}
+    return await cmd.run(act, body=body, scope=lambda db: _session_in_scope(db, cmd.access, session_id))
 
 
 @router.post("/sessions/{session_id}/check-in", responses=errors(404, 409))
-async def post_check_in(session_id: Id, request: Request,
-                        access: Access = authorized(Permission.ATTENDANCE_WRITE, "session.check_in")) -> dict:
-    try:
-        async with _runtime(request).unit_of_work() as uow:
-            await _session_in_scope(uow.session, access, session_id)
-            s = await check_in(uow.session, uow.outbox, session_id)
-    except UnknownSession:
-        raise HTTPException(404, f"unknown session: {session_id}") from None
-    except AttendanceConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    return {"session_id": s.id, "status": s.status, "checked_in_at": s.checked_in_at.isoformat()}
+async def post_check_in(session_id: Id,
+                        cmd: Command = commands.authorized(Permission.ATTENDANCE_WRITE, "session.check_in")
+                        ) -> JSONResponse:
+    async def act(uow: UnitOfWork) -> dict:
+        s = await check_in(uow.session, uow.outbox, session_id, actor=actor(cmd.access))
+        return {"session_id": s.id, "status": s.status, "checked_in_at": s.checked_in_at.isoformat()}
+    return await cmd.run(act, scope=lambda db: _session_in_scope(db, cmd.access, session_id))
 
 
 class CancelSession(BaseModel):
@@ -142,17 +147,13 @@ class CancelSession(BaseModel):
 
 
 @router.post("/sessions/{session_id}/cancellation", responses=errors(404, 409))
-async def post_cancellation(session_id: Id, body: CancelSession, request: Request,
-                            access: Access = authorized(Permission.ATTENDANCE_WRITE, "session.cancel")) -> dict:
-    try:
-        async with _runtime(request).unit_of_work() as uow:
-            await _session_in_scope(uow.session, access, session_id)
-            s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code)
-    except UnknownSession:
-        raise HTTPException(404, f"unknown session: {session_id}") from None
-    except AttendanceConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    return {"session_id": s.id, "status": s.status, "cancel_reason": s.cancel_reason}
+async def post_cancellation(session_id: Id, body: CancelSession,
+                            cmd: Command = commands.authorized(Permission.ATTENDANCE_WRITE, "session.cancel")
+                            ) -> JSONResponse:
+    async def act(uow: UnitOfWork) -> dict:
+        s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code, actor=actor(cmd.access))
+        return {"session_id": s.id, "status": s.status, "cancel_reason": s.cancel_reason}
+    return await cmd.run(act, body=body, scope=lambda db: _session_in_scope(db, cmd.access, session_id))
 
 
 async def _sessions_of(request: Request, access: Access, participant_id: Id) -> list[Session]:
@@ -210,19 +211,21 @@ class ChangeAvailability(BaseModel):
 
 
 @router.put("/participants/{participant_id}/availability", responses=errors(404))
-async def put_availability(participant_id: Id, body: ChangeAvailability, request: Request,
-                           access: Access = authorized(Permission.AVAILABILITY_WRITE, "availability.change")) -> dict:
+async def put_availability(participant_id: Id, body: ChangeAvailability,
+                           cmd: Command = commands.authorized(Permission.AVAILABILITY_WRITE, "availability.change")
+                           ) -> JSONResponse:
+    """422 (availability refused: why) when windows overlap or are impossible; else re-placed."""
     windows = [Window(w.day, w.start, w.end) for w in body.windows]
-    try:
-        async with _runtime(request).unit_of_work() as uow:
-            if not await _participant_in_scope(uow.session, access, participant_id):
-                raise UnknownParticipant(participant_id)
-            outcome = await change_availability(uow.session, uow.outbox, participant_id, windows)
-    except InvalidAvailability as exc:
-        raise HTTPException(422, f"availability refused: {exc}") from None
-    except UnknownParticipant:
-        raise HTTPException(404, f"no schedule for participant: {participant_id}") from None
-    return {"participant_id": participant_id, **_outcome(outcome)}
+
+    async def in_scope(db: AsyncSession) -> None:
+        if not await _participant_in_scope(db, cmd.access, participant_id):
+            raise UnknownParticipant(participant_id)
+
+    async def act(uow: UnitOfWork) -> dict:
+        outcome = await change_availability(uow.session, uow.outbox, participant_id, windows,
+                                            actor=actor(cmd.access))
+        return {"participant_id": participant_id, **_outcome(outcome)}
+    return await cmd.run(act, body=body, scope=in_scope)
 
 
 class ClinicianAbsenceIn(BaseModel):
@@ -234,20 +237,18 @@ class ClinicianAbsenceIn(BaseModel):
 
 
 @router.post("/clinicians/{clinician_id}/absences", status_code=201, responses=errors(404))
-async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn, request: Request,
-                       access: Access = authorized(Permission.STAFFING_WRITE, "clinician_absence.record")) -> dict:
+async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn,
+                       cmd: Command = commands.authorized(Permission.STAFFING_WRITE, "clinician_absence.record")
+                       ) -> JSONResponse:
     """Re-places the sessions the absence touches; the answer lists the caller's participants only."""
-    access.resource = f"clinician:{clinician_id}"
-    try:
-        async with _runtime(request).unit_of_work() as uow:
-            absence_id, outcomes = await record_clinician_absence(uow.session, uow.outbox, clinician_id,
-                                                                  body.starts_at, body.ends_at, body.reason_code)
-            shown = await _visible(uow.session, access, outcomes)
-    except UnknownResource as exc:
-        raise HTTPException(404, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
-    return {"absence_id": absence_id, "participants": shown}
+    cmd.access.resource = f"clinician:{clinician_id}"
+
+    async def act(uow: UnitOfWork) -> dict:
+        absence_id, outcomes = await record_clinician_absence(uow.session, uow.outbox, clinician_id,
+                                                              body.starts_at, body.ends_at, body.reason_code,
+                                                              actor=actor(cmd.access))
+        return {"absence_id": absence_id, "participants": await _visible(uow.session, cmd.access, outcomes)}
+    return await cmd.run(act, body=body)
 
 
 class GroupCancellationIn(BaseModel):
@@ -258,18 +259,17 @@ class GroupCancellationIn(BaseModel):
 
 
 @router.post("/groups/{group_id}/cancellations", status_code=201, responses=errors(404))
-async def post_group_cancellation(group_id: Id, body: GroupCancellationIn, request: Request,
-                                  access: Access = authorized(Permission.STAFFING_WRITE, "group_meeting.cancel")
-                                  ) -> dict:
-    access.resource = f"group:{group_id}"
-    try:
-        async with _runtime(request).unit_of_work() as uow:
-            outcomes = await cancel_group_meeting(uow.session, uow.outbox, group_id, body.on, body.reason_code)
-            shown = await _visible(uow.session, access, outcomes)
-    except UnknownResource as exc:
-        raise HTTPException(404, str(exc)) from None
-    return {"group_id": group_id, "on": body.on.isoformat(),
-            "participants": shown}
+async def post_group_cancellation(group_id: Id, body: GroupCancellationIn,
+                                  cmd: Command = commands.authorized(Permission.STAFFING_WRITE, "group_meeting.cancel")
+                                  ) -> JSONResponse:
+    cmd.access.resource = f"group:{group_id}"
+
+    async def act(uow: UnitOfWork) -> dict:
+        outcomes = await cancel_group_meeting(uow.session, uow.outbox, group_id, body.on, body.reason_code,
+                                              actor=actor(cmd.access))
+        return {"group_id": group_id, "on": body.on.isoformat(),
+                "participants": await _visible(uow.session, cmd.access, outcomes)}
+    return await cmd.run(act, body=body)
 
 
 @router.get("/calendar")
@@ -282,16 +282,14 @@ async def get_calendar(request: Request, _: Access = authorized(Permission.SESSI
 
 
 @router.put("/calendar")
-async def put_calendar(document: dict, request: Request,
-                       _: Access = authorized(Permission.STAFFING_WRITE, "calendar.replace")) -> dict:
+async def put_calendar(document: dict,
+                       cmd: Command = commands.authorized(Permission.STAFFING_WRITE, "calendar.replace")
+                       ) -> JSONResponse:
     """Replace the program calendar (the shape of config/calendar.yaml). Sessions already
-    placed stay; placements from now on use the new calendar."""
-    try:
-        async with _runtime(request).unit_of_work() as uow:
-            version = await replace_calendar(uow.session, document)
-    except InvalidCalendar as exc:
-        raise HTTPException(422, str(exc)) from None
-    return {"version": version}
+    placed stay; placements from now on use the new calendar. 422 naming why it is not one."""
+    async def act(uow: UnitOfWork) -> dict:
+        return {"version": await replace_calendar(uow.session, document, actor(cmd.access))}
+    return await cmd.run(act, body=RootModel[dict](document))  # the key's fingerprint covers the document
 
 
 ICS = "text/calendar; charset=utf-8"

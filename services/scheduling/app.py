@@ -1,6 +1,7 @@
 """Wires scheduling: routes, event handlers and tables into one service process."""
 
 from services.eventing.runtime import ServiceRuntime, build_service
+from services.web.refusals import answer_refusals
 
 from .api import router
 from .handlers import HANDLERS, prepare_store
@@ -13,5 +14,7 @@ async def _seed(rt: ServiceRuntime) -> None:
 
 
 def create_app():
-    return build_service("scheduling", routers=[router], handlers=HANDLERS,
-                         metadatas=(SchedulingBase.metadata,), title="Continuum scheduling", on_start=_seed)
+    app = build_service("scheduling", routers=[router], handlers=HANDLERS,
+                        metadatas=(SchedulingBase.metadata,), title="Continuum scheduling", on_start=_seed)
+    answer_refusals(app)
+    return app

@@ -13,6 +13,7 @@ from functools import cache
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.base import Actor
 from services.contracts.codes import AttendanceMode, Discipline, MissedReason, Modality, Weekday
 from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import ParticipantDischarged
@@ -33,9 +34,10 @@ from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
+from services.web.refusals import Conflict, NotFound, Rejected
 
-from .calendar_config import ProgramCalendar, load_calendar, parse_calendar, seed_document
-from .domain.availability import check_availability
+from .calendar_config import InvalidCalendar, ProgramCalendar, load_calendar, parse_calendar, seed_document
+from .domain.availability import InvalidAvailability, check_availability
 from .domain.changes import Booked, diff_schedule
 from .domain.hours import SessionHours, WeekHours, week_hours
 from .domain.local_time import local_day_bounds_utc, session_span_utc, to_local
@@ -56,20 +58,28 @@ log = get_logger(__name__)
 OPEN = ("scheduled", "checked_in")
 
 
-class UnknownSession(LookupError):
-    pass
+class UnknownSession(NotFound):
+    """404: no such session, or not the caller's to see (the same answer)."""
+
+    def __init__(self, session_id: str):
+        super().__init__(f"unknown session: {session_id}")
 
 
-class UnknownParticipant(LookupError):
-    pass
+class UnknownParticipant(NotFound):
+    def __init__(self, participant_id: str):
+        super().__init__(f"no schedule for participant: {participant_id}")
 
 
-class UnknownResource(LookupError):
-    pass
+class UnknownResource(NotFound):
+    """404: an unknown clinician or group (the message names which)."""
 
 
-class AttendanceConflict(ValueError):
-    pass
+class AttendanceConflict(Conflict):
+    """409: the session's state does not allow it (cancelled, already checked in, too early ...)."""
+
+
+class ChangeRefused(Rejected):
+    """422: an availability, an absence or a calendar that cannot be (the message says why)."""
 
 
 @cache
@@ -108,9 +118,18 @@ async def current_calendar(session: AsyncSession) -> tuple[int, ProgramCalendar]
     return doc.version, _parsed[doc.document_json]
 
 
-async def replace_calendar(session: AsyncSession, document: dict) -> int:
-    """Validate and store an edited calendar; placements from now on use it."""
-    parse_calendar(document)  # raises InvalidCalendar with the reason
+def _who(actor: Actor | None) -> tuple[str | None, str | None]:
+    """The columns recording who did it (none: scheduling did, on its own)."""
+    return (actor.id, actor.role) if actor else (None, None)
+
+
+async def replace_calendar(session: AsyncSession, document: dict, actor: Actor | None = None) -> int:
+    """Validate and store an edited calendar; placements from now on use it. ChangeRefused with
+    the reason when it is not a calendar."""
+    try:
+        parse_calendar(document)
+    except InvalidCalendar as exc:
+        raise ChangeRefused(str(exc)) from None
     await claim_schedule(session)
     doc = await session.get(CalendarDocument, 1)
     if doc is None:
@@ -118,6 +137,7 @@ async def replace_calendar(session: AsyncSession, document: dict) -> int:
         session.add(doc)
     doc.version += 1
     doc.document_json = json.dumps(document, default=str)
+    doc.updated_by, doc.updated_by_role = _who(actor)
     return doc.version
 
 
@@ -197,8 +217,9 @@ class ScheduleOutcome:
 
 async def schedule_participant(session: AsyncSession, outbox: Outbox, out: EventContext,
                                state: ParticipantSchedule, reason_code: str, now: datetime,
-                               announce_weeks: bool = False) -> ScheduleOutcome:
-    """(Re-)place the participant's coming plan weeks; the caller holds the placement lock."""
+                               announce_weeks: bool = False, actor: Actor | None = None) -> ScheduleOutcome:
+    """(Re-)place the participant's coming plan weeks; the caller holds the placement lock.
+    ``actor``: who made the change through the API (none for a consumed event)."""
     _, cal = await current_calendar(session)
     tz = cal.timezone
     now_local = to_local(now, tz)
@@ -230,12 +251,13 @@ async def schedule_participant(session: AsyncSession, outbox: Outbox, out: Event
         outbox.add(SessionRescheduled(participant_id=s.participant_id, session_id=s.id, previous_starts_at=previous,
                                       starts_at=s.starts_at, ends_at=s.ends_at, reason_code=reason_code,
                                       group_id=s.group_id, clinician_id=s.clinician_id,
-                                      plan_version=state.plan_version), out)
+                                      plan_version=state.plan_version, actor=actor), out)
     for b in changes.cancelled:
         s = by_id[b.session_id]
         s.status, s.cancel_reason, s.revision = "cancelled", reason_code, s.revision + 1
+        s.cancelled_by, s.cancelled_by_role = _who(actor)
         outbox.add(SessionCancelled(participant_id=s.participant_id, session_id=s.id, reason_code=reason_code,
-                                    cancelled_at=now, starts_at=s.starts_at), out)
+                                    cancelled_at=now, starts_at=s.starts_at, actor=actor), out)
     added: dict[date, list[Session]] = {w: [] for w in weeks}
     for p in changes.added:
         starts, ends = session_span_utc(p.starts, int((p.ends - p.starts).total_seconds() // 60), tz)
@@ -263,7 +285,8 @@ async def schedule_participant(session: AsyncSession, outbox: Outbox, out: Event
             weekly_hours_scheduled=hours[weeks[0]].scheduled, weekly_hours_required=state.weekly_hours_minimum,
             unmet=tuple(u for w in weeks for u in unmet_by_week[w]), reason_code=reason_code,
             weeks=tuple(WeekHoursSummary(week_start=w, hours_scheduled=hours[w].scheduled,
-                                         hours_required=state.weekly_hours_minimum) for w in weeks)), out)
+                                         hours_required=state.weekly_hours_minimum) for w in weeks),
+            actor=actor), out)
     for w in weeks:
         await _watch_hours(session, outbox, out, state, w, hours[w])
     if result.unmet and short:
@@ -324,7 +347,7 @@ async def on_discharged(ctx: HandlerContext, event: ParticipantDischarged) -> No
 # ---------------------------------------------------------------- changes through the API
 
 async def _replan(session: AsyncSession, outbox: Outbox, participant_ids, reason_code: str,
-                  now: datetime) -> dict[str, ScheduleOutcome]:
+                  now: datetime, actor: Actor | None) -> dict[str, ScheduleOutcome]:
     outcomes = {}
     for pid in sorted(set(participant_ids)):
         state = await session.get(ParticipantSchedule, pid)
@@ -332,14 +355,18 @@ async def _replan(session: AsyncSession, outbox: Outbox, participant_ids, reason
             continue
         outcomes[pid] = await schedule_participant(session, outbox, EventContext.new(state.tenant_id,
                                                                                       state.program_id),
-                                                   state, reason_code, now)
+                                                   state, reason_code, now, actor=actor)
     return outcomes
 
 
 async def change_availability(session: AsyncSession, outbox: Outbox, participant_id: str,
-                              windows: list[Window], now: datetime | None = None) -> ScheduleOutcome:
-    """Refused (InvalidAvailability) when windows overlap or are impossible; else re-placed."""
-    ordered = check_availability(windows)
+                              windows: list[Window], now: datetime | None = None,
+                              actor: Actor | None = None) -> ScheduleOutcome:
+    """Refused (ChangeRefused) when windows overlap or are impossible; else re-placed."""
+    try:
+        ordered = check_availability(windows)
+    except InvalidAvailability as exc:
+        raise ChangeRefused(f"availability refused: {exc}") from None
     await claim_schedule(session)
     state = await session.get(ParticipantSchedule, participant_id)
     if state is None:
@@ -348,44 +375,49 @@ async def change_availability(session: AsyncSession, outbox: Outbox, participant
     if state.discharged:
         return ScheduleOutcome(0, 0, 0, 0)
     return (await _replan(session, outbox, [participant_id], "availability_changed",
-                          now or datetime.now(UTC)))[participant_id]
+                          now or datetime.now(UTC), actor))[participant_id]
 
 
 async def record_clinician_absence(session: AsyncSession, outbox: Outbox, clinician_id: str,
                                    starts_at: datetime, ends_at: datetime, reason_code: str,
-                                   now: datetime | None = None) -> tuple[str, dict[str, ScheduleOutcome]]:
+                                   now: datetime | None = None, actor: Actor | None = None
+                                   ) -> tuple[str, dict[str, ScheduleOutcome]]:
     now = now or datetime.now(UTC)
     if ends_at <= starts_at:
-        raise ValueError("the absence ends before it starts")
+        raise ChangeRefused("the absence ends before it starts")
     await claim_schedule(session)
     _, cal = await current_calendar(session)
     known = {c.clinician_id for c in cal.clinicians} | {g.clinician_id for g in cal.groups}
     if clinician_id not in known:
         raise UnknownResource(f"unknown clinician: {clinician_id}")
+    by, role = _who(actor)
     absence = ClinicianAbsence(id=new_id("abs"), clinician_id=clinician_id, starts_at=starts_at, ends_at=ends_at,
-                               reason_code=reason_code)
+                               reason_code=reason_code, recorded_by=by, recorded_by_role=role)
     session.add(absence)
     hit = (await session.scalars(select(Session.participant_id).where(
         Session.clinician_id == clinician_id, Session.status == "scheduled", Session.starts_at > now,
         Session.starts_at < ends_at, Session.ends_at > starts_at))).all()
-    return absence.id, await _replan(session, outbox, hit, "clinician_absent", now)
+    return absence.id, await _replan(session, outbox, hit, "clinician_absent", now, actor)
 
 
 async def cancel_group_meeting(session: AsyncSession, outbox: Outbox, group_id: str, on: date,
-                               reason_code: str, now: datetime | None = None) -> dict[str, ScheduleOutcome]:
+                               reason_code: str, now: datetime | None = None, actor: Actor | None = None
+                               ) -> dict[str, ScheduleOutcome]:
     now = now or datetime.now(UTC)
     await claim_schedule(session)
     _, cal = await current_calendar(session)
     if cal.group(group_id) is None:
         raise UnknownResource(f"unknown group: {group_id}")
     if await session.get(GroupCancellation, (group_id, on)) is None:
-        session.add(GroupCancellation(group_id=group_id, on_date=on, reason_code=reason_code))
+        by, role = _who(actor)
+        session.add(GroupCancellation(group_id=group_id, on_date=on, reason_code=reason_code, recorded_by=by,
+                                      recorded_by_role=role))
     start_utc, end_utc = local_day_bounds_utc(on, 1, cal.timezone)
     hit = (await session.scalars(select(Session.participant_id).where(
         Session.group_id == group_id, Session.status == "scheduled", Session.starts_at > now,
         Session.starts_at >= start_utc, Session.starts_at < end_utc))).all()
     await session.flush()
-    return await _replan(session, outbox, hit, "group_cancelled", now)
+    return await _replan(session, outbox, hit, "group_cancelled", now, actor)
 
 
 # ---------------------------------------------------------------- attendance and hours
@@ -410,18 +442,20 @@ async def _open_session(session: AsyncSession, session_id: str, now: datetime, a
 
 
 async def check_in(session: AsyncSession, outbox: Outbox, session_id: str, *, now: datetime | None = None,
-                   any_time: bool | None = None) -> Session:
+                   any_time: bool | None = None, actor: Actor | None = None) -> Session:
     now = now or datetime.now(UTC)
     await claim_schedule(session)
     s = await _open_session(session, session_id, now, any_time)
     if s.status == "checked_in":
         raise AttendanceConflict(f"session {session_id} is checked_in already")
     s.status, s.checked_in_at = "checked_in", now
+    s.checked_in_by, s.checked_in_by_role = _who(actor)
     return s
 
 
 async def record_attendance(session: AsyncSession, outbox: Outbox, session_id: str, record: AttendanceRecord,
-                            *, now: datetime | None = None, any_time: bool | None = None) -> Session:
+                            *, now: datetime | None = None, any_time: bool | None = None,
+                            actor: Actor | None = None) -> Session:
     now = now or datetime.now(UTC)
     await claim_schedule(session)
     s = await _open_session(session, session_id, now, any_time)
@@ -432,22 +466,24 @@ async def record_attendance(session: AsyncSession, outbox: Outbox, session_id: s
         if minutes > length:
             raise AttendanceConflict(f"minutes_attended {minutes} exceeds the session's {length} minutes")
         s.status, s.minutes_attended = "attended", minutes
+        s.recorded_by, s.recorded_by_role = _who(actor)
         outbox.add(SessionAttended(participant_id=s.participant_id, session_id=s.id, plan_id=s.plan_id,
                                    modality=Modality(s.modality), minutes_attended=minutes,
-                                   attended_at=now), ctx)
+                                   attended_at=now, actor=actor), ctx)
     else:
         if s.status == "checked_in":
             raise AttendanceConflict(f"session {session_id} is checked_in: record the minutes attended")
         s.status, s.missed_reason = "missed", record.reason
+        s.recorded_by, s.recorded_by_role = _who(actor)
         outbox.add(SessionMissed(participant_id=s.participant_id, session_id=s.id, plan_id=s.plan_id,
                                  modality=Modality(s.modality), reason=record.reason or MissedReason.NO_SHOW,
-                                 recorded_at=now), ctx)
+                                 recorded_at=now, actor=actor), ctx)
     await _after_change(session, outbox, ctx, s)
     return s
 
 
 async def cancel_session(session: AsyncSession, outbox: Outbox, session_id: str, reason_code: str,
-                         *, now: datetime | None = None) -> Session:
+                         *, now: datetime | None = None, actor: Actor | None = None) -> Session:
     now = now or datetime.now(UTC)
     await claim_schedule(session)
     s = await session.get(Session, session_id)
@@ -456,9 +492,10 @@ async def cancel_session(session: AsyncSession, outbox: Outbox, session_id: str,
     if s.status not in OPEN:
         raise AttendanceConflict(f"session {session_id} is {s.status}")
     s.status, s.cancel_reason, s.revision = "cancelled", reason_code, s.revision + 1
+    s.cancelled_by, s.cancelled_by_role = _who(actor)
     ctx = EventContext.new(s.tenant_id, s.program_id)
     outbox.add(SessionCancelled(participant_id=s.participant_id, session_id=s.id, reason_code=reason_code,
-                                cancelled_at=now, starts_at=s.starts_at), ctx)
+                                cancelled_at=now, starts_at=s.starts_at, actor=actor), ctx)
     await _after_change(session, outbox, ctx, s)
     return s
 

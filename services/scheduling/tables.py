@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, Date, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.eventing.database import UtcDateTime, utcnow
+from services.web.idempotency import IdempotentRequestRow
 
 
 class SchedulingBase(DeclarativeBase):
@@ -39,6 +40,14 @@ class Session(SchedulingBase):
     missed_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)  # the iCalendar SEQUENCE
+    # who checked the participant in, recorded the attendance, cancelled it: the token's subject
+    # and role (none when scheduling itself cancelled it: discharge, re-placement)
+    checked_in_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    checked_in_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cancelled_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -70,6 +79,8 @@ class CalendarDocument(SchedulingBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     document_json: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True, doc="none: seeded")
+    updated_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -81,6 +92,8 @@ class ClinicianAbsence(SchedulingBase):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reason_code: Mapped[str] = mapped_column(String(40))
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class GroupCancellation(SchedulingBase):
@@ -89,6 +102,8 @@ class GroupCancellation(SchedulingBase):
     group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     on_date: Mapped[date] = mapped_column(Date, primary_key=True)  # local date of the meeting
     reason_code: Mapped[str] = mapped_column(String(40))
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class HoursAlert(SchedulingBase):
@@ -99,6 +114,12 @@ class HoursAlert(SchedulingBase):
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     week_start: Mapped[date] = mapped_column(Date, primary_key=True)
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class IdempotentRequest(IdempotentRequestRow, SchedulingBase):
+    """A command's answer under its ``Idempotency-Key`` (services.web.commands)."""
+
+    __tablename__ = "idempotent_requests"
 
 
 class PlacementLock(SchedulingBase):

@@ -19,6 +19,7 @@ from services.contracts.codes import SafetyAction
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 
+from .actors import actor
 from .error_responses import errors
 
 
@@ -26,14 +27,6 @@ class Resolution(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action_taken": "safety_plan"}]})
 
     action_taken: SafetyAction = Field(description="What was done, as a code; who did it is the token's subject")
-
-
-def actor(access: Access) -> str:
-    """The token's subject, as the staff id the events record."""
-    try:
-        return recording.actor(access.principal.subject)
-    except ValueError as exc:
-        raise HTTPException(403, str(exc)) from None
 
 
 def safety_flag_routes(model: type, events: recording.FlagEvents, *, describe: Callable[[object, datetime], dict],

@@ -11,6 +11,7 @@ import pytest
 
 from deploy import api_client as api
 from deploy.demo_cohort import EVENINGS, assessment, referral
+from services.aftercare.api import CONFIRM_PLAN
 from services.security.roles import PERMISSIONS, Permission, Role
 
 from .trust_support import ALL_ROLES, Journey, expired_token, foreign_token, take_through_care
@@ -97,19 +98,21 @@ def routes(j: Journey) -> list[Route]:
         Route("scheduling", "PUT", "/calendar", P.STAFFING_WRITE, "/calendar", None),
         Route("scheduling", "GET", "/clinicians/{clinician_id}/calendar.ics", P.SESSIONS_READ,
               f"/clinicians/{j.clinician_id}/calendar.ics"),
+        # a flow run names the tenant it acts for (the workflow identity is deployment-wide)
         Route("aftercare", "POST", "/follow-ups/{follow_up_id}/open", P.FOLLOW_UP_RUN, f"/follow-ups/{fid}/open",
-              {}, fid),
+              {"tenant_id": TENANT_A}, fid),
         Route("aftercare", "POST", "/follow-ups/{follow_up_id}/grace-check", P.FOLLOW_UP_RUN,
-              f"/follow-ups/{fid}/grace-check", {}, fid),
+              f"/follow-ups/{fid}/grace-check", {"tenant_id": TENANT_A}, fid),
         Route("aftercare", "POST", "/follow-ups/{follow_up_id}/check-in", P.AFTERCARE_WRITE,
               f"/follow-ups/{fid}/check-in", check_in, fid),
         Route("aftercare", "GET", "/participants/{participant_id}/aftercare", P.AFTERCARE_READ,
               f"/participants/{pid}/aftercare", None, pid),
         Route("aftercare", "PUT", "/participants/{participant_id}/aftercare/relapse-prevention-plan",
               P.AFTERCARE_WRITE, f"/participants/{pid}/aftercare/relapse-prevention-plan", rpp, pid),
-        Route("aftercare", "POST", "/participants/{participant_id}/aftercare/confirmation", P.AFTERCARE_WRITE,
-              f"/participants/{pid}/aftercare/confirmation",
-              {"confirmed_by_participant": True, "reviewed_with": "staff-17"}, pid),
+        # who confirms is the token: a staff member's is recorded as witnessed, the participant's own session's
+        # as theirs; no body fields
+        Route("aftercare", "POST", "/participants/{participant_id}/aftercare/confirmation", CONFIRM_PLAN,
+              f"/participants/{pid}/aftercare/confirmation", {}, pid),
         Route("aftercare", "PUT", "/participants/{participant_id}/reminder-contact", P.AFTERCARE_WRITE,
               f"/participants/{pid}/reminder-contact", {"email": "someone@example.org"}),
         # (a reminder contact may come before aftercare knows the participant: its scope is tested apart)

@@ -20,6 +20,7 @@ from tests.e2e.test_care_path import admit, attend_until_step_down, flow_runs
 from tests.support.waiting import poll
 
 pytestmark = pytest.mark.e2e
+TENANT = "demo-network"  # the referrals' tenant (deploy.demo_cohort.referral): what a flow run claims
 
 DAY_S, GRACE_S = 2, 30
 STABLE = {"phq9_total": 3, "phq9_item9": 0, "substance_use_since_last_contact": False,
@@ -67,21 +68,27 @@ def test_plan_confirmed_check_ins_scheduled_a_due_run_emails_and_opens(stack, re
         far = datetime.now(UTC) + timedelta(days=1)     # every window (16 s, 62 s) closed by then
         before = measures(http, stack, far)
 
-        # the relapse-prevention plan is written and confirmed with the participant
+        # the relapse-prevention plan is written and confirmed with the participant: the care team's
+        # token records it as witnessed by its subject; a body naming who confirmed is refused
         confirm = {"confirmed_by_participant": True, "reviewed_with": "staff-cm-7"}
         r = http.post(f"{aftercare_url}/participants/{pid}/aftercare/confirmation", json=confirm)
+        assert r.status_code == 422 and {e["loc"][-1] for e in r.json()["detail"]} == set(confirm)
+        r = http.post(f"{aftercare_url}/participants/{pid}/aftercare/confirmation", json={})
         assert r.status_code == 409, "nothing to confirm before the plan is written"
         r = http.put(f"{aftercare_url}/participants/{pid}/aftercare/relapse-prevention-plan",
                      json={**PLAN, "triggers": []})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "triggers"]
         written = http.put(f"{aftercare_url}/participants/{pid}/aftercare/relapse-prevention-plan", json=PLAN)
         assert written.status_code == 200 and written.json()["confirmed_by_participant"] is False
-        confirmed = http.post(f"{aftercare_url}/participants/{pid}/aftercare/confirmation", json=confirm).json()
-        assert confirmed["confirmed_by_participant"] and confirmed["reviewed_with"] == "staff-cm-7"
+        confirmed = http.post(f"{aftercare_url}/participants/{pid}/aftercare/confirmation", json={}).json()
+        assert confirmed["confirmed_by_participant"] and confirmed["confirmation_kind"] == "witnessed"
+        assert confirmed["attested_by"] == confirmed["confirmed_by"]["id"] != "staff-cm-7"
         assert api.aftercare(http, stack.urls(), pid)["relapse_prevention"]["supports"][0]["relationship"] == "sponsor"
         reader.wait_for(lambda rs: reader.events(pid, "aftercare_plan_confirmed.v1"), 30, "AftercarePlanConfirmed")
-        assert reader.events(pid, "aftercare_plan_confirmed.v1")[0]["data"]["relapse_prevention_plan_id"] == \
-            aftercare["relapse_prevention_plan_id"]
+        plan_confirmed = reader.events(pid, "aftercare_plan_confirmed.v1")[0]["data"]
+        assert plan_confirmed["relapse_prevention_plan_id"] == aftercare["relapse_prevention_plan_id"]
+        assert (plan_confirmed["confirmation_kind"], plan_confirmed["attested_by"], plan_confirmed["actor"]) == (
+            "witnessed", confirmed["attested_by"], confirmed["confirmed_by"])
 
         # four check-ins and four grace checks, as the Prefect API reports them
         fus = aftercare["follow_ups"]
@@ -155,11 +162,12 @@ def test_an_unanswered_check_in_is_missed_and_repeated_misses_escalate(stack, re
         as_of = datetime.fromisoformat(d30["due_at"]) + timedelta(seconds=GRACE_S)
         early = http.post(f"{aftercare_url}/follow-ups/{d30['follow_up_id']}/grace-check",
                           headers=stack.auth_headers("workflow"),
-                          json={"as_of": (as_of - timedelta(seconds=1)).isoformat()}).json()
+                          json={"tenant_id": TENANT, "as_of": (as_of - timedelta(seconds=1)).isoformat()}).json()
         assert early["grace_outcome"] == "not_yet" and early["status"] == "scheduled"
         for expected in ("missed", "already_missed"):
             r = http.post(f"{aftercare_url}/follow-ups/{d30['follow_up_id']}/grace-check",
-                          headers=stack.auth_headers("workflow"), json={"as_of": as_of.isoformat()}).json()
+                          headers=stack.auth_headers("workflow"),
+                          json={"tenant_id": TENANT, "as_of": as_of.isoformat()}).json()
             assert r["grace_outcome"] == expected and r["escalation_level"] == 2
         reader.wait_for(lambda rs: len(reader.events(pid, "follow_up_missed.v1")) == 2, 30, "second miss")
         time.sleep(1)
@@ -248,7 +256,8 @@ def test_a_check_in_run_that_fails_is_retried_and_reminds_once(stack):
         # retried within the grace window it is open; a retry after it still reminds, and the miss stands
         assert reminded["reminder_channel"] == "file" and reminded["status"] in ("open", "missed")
         # a run executed again (or retried after aftercare did its part) changes nothing twice
-        again = http.post(f"{stack.url('aftercare')}/follow-ups/{d7['follow_up_id']}/open", json={},
+        again = http.post(f"{stack.url('aftercare')}/follow-ups/{d7['follow_up_id']}/open",
+                          json={"tenant_id": TENANT},
                           headers=stack.auth_headers("workflow"))  # what the flow server sends
         assert again.status_code == 200 and again.json()["opened_at"] == reminded["opened_at"]
         lines = [x for x in (stack.data_dir / "notifications.jsonl").read_text().splitlines()

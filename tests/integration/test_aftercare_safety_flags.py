@@ -16,6 +16,7 @@ from services.aftercare.settings import AftercareSettings
 from services.aftercare.tables import AdditionalAnswer, AftercareBase, FollowUp, SafetyFlag
 from services.clinical_safety.flags import FlagConflict
 from services.clinical_safety.screeners import CssrsAnswers
+from services.contracts.base import Actor
 from services.contracts.codes import SafetyAction
 from services.eventing.database import Database
 from services.eventing.outbox import Outbox
@@ -23,6 +24,7 @@ from services.eventing.outbox import Outbox
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CLIN_7, CLIN_8 = Actor(id="staff-clin-7", role="clinician"), Actor(id="staff-clin-8", role="psychiatrist")
 WELL = CheckIn(phq9_total=3, phq9_item9=0, substance_use_since_last_contact=False,
                engaged_with_step_down_provider=True, housing_stable=True, work_or_school_stable=True)
 
@@ -142,20 +144,23 @@ async def test_acknowledged_flags_stop_escalating_and_resolution_is_recorded_by_
     async with db.transaction() as s:
         out = Outbox(s, "aftercare")
         flag = await safety_flags.get_flag(s, flag_id)
-        safety_flags.acknowledge(out, flag, "staff-clin-7", clock())
-        safety_flags.acknowledge(out, flag, "staff-clin-8", clock())
+        safety_flags.acknowledge(out, flag, CLIN_7, clock())
+        safety_flags.acknowledge(out, flag, CLIN_8, clock())
     assert [ce.type for ce in out.written] == ["continuum.aftercare.safety_flag_acknowledged.v1"]
     assert out.written[0].data["acknowledged_by"] == "staff-clin-7"
+    assert out.written[0].data["actor"] == {"id": "staff-clin-7", "role": "clinician"}
     clock.now = T0 + timedelta(days=3)
     assert (await sweep(db, aftercare, clock))[0] == 0
     async with db.transaction() as s:
         out = Outbox(s, "aftercare")
         flag = await safety_flags.get_flag(s, flag_id)
-        safety_flags.resolve(out, flag, SafetyAction.SAFETY_PLAN, "staff-clin-7", clock())
-        safety_flags.resolve(out, flag, SafetyAction.SAFETY_PLAN, "staff-clin-7", clock())
+        safety_flags.resolve(out, flag, SafetyAction.SAFETY_PLAN, CLIN_7, clock())
+        safety_flags.resolve(out, flag, SafetyAction.SAFETY_PLAN, CLIN_7, clock())
         with pytest.raises(FlagConflict):
-            safety_flags.resolve(out, flag, SafetyAction.EMERGENCY_REFERRAL, "staff-clin-7", clock())
+            safety_flags.resolve(out, flag, SafetyAction.EMERGENCY_REFERRAL, CLIN_7, clock())
     assert [ce.data["action_taken"] for ce in out.written] == ["safety_plan"]
+    assert out.written[0].data["actor"] == {"id": "staff-clin-7", "role": "clinician"}
     async with db.sessions() as s:
         row = await s.get(SafetyFlag, flag_id)
-    assert (row.status, row.resolved_by, row.action_taken) == ("resolved", "staff-clin-7", "safety_plan")
+    assert (row.status, row.resolved_by, row.resolved_by_role, row.action_taken) == (
+        "resolved", "staff-clin-7", "clinician", "safety_plan")

@@ -215,6 +215,7 @@ async def test_intake_owns_its_flags_the_sweep_escalates_and_a_clinician_resolve
 
     from services.clinical_safety import recording
     from services.clinical_safety.settings import SafetySettings
+    from services.contracts.base import Actor
     from services.contracts.codes import SafetyAction
     from services.intake.safety_flags import EVENTS
     from services.intake.tables import SafetyFlag
@@ -238,11 +239,13 @@ async def test_intake_owns_its_flags_the_sweep_escalates_and_a_clinician_resolve
 
     async def respond(s, o):
         flag = await s.get(SafetyFlag, first["flag_id"])
-        recording.resolve(o, flag, SafetyAction.SAME_DAY_EVALUATION, "staff-psy-3", late, EVENTS)
+        recording.resolve(o, flag, SafetyAction.SAME_DAY_EVALUATION, Actor(id="staff-psy-3", role="psychiatrist"),
+                          late, EVENTS)
     await tx(db, respond)
     acked = await outbox_events(db, "safety_flag_acknowledged")
     resolved = await outbox_events(db, "safety_flag_resolved")
     assert [a["acknowledged_by"] for a in acked] == ["staff-psy-3"]
+    assert [r["actor"] for r in resolved] == [{"id": "staff-psy-3", "role": "psychiatrist"}]
     assert [(r["flag_id"], r["action_taken"]) for r in resolved] == [(first["flag_id"], "same_day_evaluation")]
     even_later = late + timedelta(days=1)
     n = await tx(db, lambda s, o: recording.escalate_overdue(s, o, SafetyFlag, even_later, ladder, EVENTS))

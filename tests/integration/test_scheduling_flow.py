@@ -38,12 +38,14 @@ from services.security.headers import bearer
 from services.security.oidc import IssuerKeys
 from services.security.tokens import TokenVerifier
 from services.security.wiring import AUDIT_METADATA, secure
+from services.web.refusals import answer_refusals
 from tests.support.kafka_reader import TopicReader
 from tests.unit.oidc_tokens import AUDIENCE, ISSUER, Issuer
 
 pytestmark = pytest.mark.integration
 
 NY = load_calendar().timezone
+SUBJECT = "it-care-team"  # the token's subject: who acts, whatever a body says (no body names an actor)
 
 
 def next_monday() -> date:
@@ -98,9 +100,10 @@ class Harness:
         app = FastAPI()
         app.state.runtime = self.rt
         app.include_router(router)
+        answer_refusals(app)
         idp = Issuer()  # a pretend identity provider: its keys handed to the verifier, no network
         secure(app, TokenVerifier(IssuerKeys.from_jwks(idp.jwks()), issuer=ISSUER, audience=AUDIENCE), db)
-        token = idp.token(sub="it-care-team", realm_access={"roles": list(CARE_TEAM)}, tenant="tenant-it",
+        token = idp.token(sub=SUBJECT, realm_access={"roles": list(CARE_TEAM)}, tenant="tenant-it",
                           programs=["adult-mh"])
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scheduling",
                                       headers=bearer(token))
@@ -241,8 +244,16 @@ async def test_attendance_missed_session_and_hours_below_minimum(sched):
     assert r.status_code == 200
     await sched.relay()
     attended = sched.events(pid, "session_attended.v1")
-    assert attended == [{**attended[0], "session_id": other.id, "minutes_attended": 50}]
+    clinician = {"id": SUBJECT, "role": "clinician"}  # the first of the token's roles granting attendance.write
+    assert attended == [{**attended[0], "session_id": other.id, "minutes_attended": 50, "actor": clinician}]
     assert sched.events(pid, "session_missed.v1")[0]["reason"] == "no_show"
+    assert sched.events(pid, "session_missed.v1")[0]["actor"] == clinician
+    rows = {s.id: s for s in await sched.sessions(pid)}
+    assert (rows[other.id].checked_in_by, rows[other.id].recorded_by, rows[other.id].recorded_by_role) == (
+        SUBJECT, SUBJECT, "clinician")
+    r = await sched.http.post(f"/sessions/{group.id}/attendance",
+                              json={"status": "missed", "reason": "no_show", "recorded_by": "someone-else"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "recorded_by"]
     (below,) = sched.events(pid, "hours_below_minimum.v1")
     assert below["week_start"] == next_monday().isoformat() and below["hours_required"] == 9
     assert below["hours_still_possible"] == pytest.approx(9.5 - 3 - 10 / 60, abs=0.01)
@@ -250,12 +261,21 @@ async def test_attendance_missed_session_and_hours_below_minimum(sched):
     r = await sched.http.post(f"/sessions/{group.id}/attendance", json={"status": "attended"})
     assert r.status_code == 409
     to_cancel = next(s for s in first_week if s.modality == "psychoeducation")
-    r = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "participant_ill"})
+    once = {"Idempotency-Key": f"cancel-{to_cancel.id}"}
+    r = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "participant_ill"},
+                              headers=once)
     assert r.status_code == 200
+    again = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "participant_ill"},
+                                  headers=once)
+    assert (again.status_code, again.json()) == (200, r.json()), "a retry with the same key: the same answer"
+    other = await sched.http.post(f"/sessions/{to_cancel.id}/cancellation", json={"reason_code": "room_flooded"},
+                                  headers=once)
+    assert other.status_code == 422 and other.json()["header"] == "Idempotency-Key"
     r = await sched.http.post(f"/sessions/{to_cancel.id}/attendance", json={"status": "attended"})
     assert r.status_code == 409 and "cancelled" in r.json()["detail"]
     await sched.relay()
     assert sched.events(pid, "session_cancelled.v1")[0]["reason_code"] == "participant_ill"
+    assert sched.events(pid, "session_cancelled.v1")[0]["actor"] == clinician
     assert len(sched.out.events(pid, "hours_below_minimum.v1")) == 1, "announced once per week"
 
 
@@ -331,6 +351,12 @@ async def test_availability_change_refused_or_replaced(sched):
     windows = [AvailabilityWindow(**w) for w in weekends]
     open_ = [s for s in await sched.sessions(pid) if s.status == "scheduled"]
     assert open_ and all(in_windows(s, windows) for s in open_) and no_overlap(open_)
+    await sched.relay()
+
+    def moved(_=None) -> list[dict]:
+        return sched.out.events(pid, "session_rescheduled.v1") + sched.out.events(pid, "session_cancelled.v1")
+    sched.out.wait_for(moved, 20, "the re-placement's events")
+    assert all(e["data"]["actor"] == {"id": SUBJECT, "role": "case_manager"} for e in moved())
 
 
 async def test_a_cancelled_group_moves_its_participants(sched):

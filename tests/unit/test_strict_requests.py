@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from services.aftercare.api import Confirmation, FlowCall, RecordCheckIn, RelapsePreventionPlan
 from services.intake import commands as intake
 from services.planning.commands import InterventionChange, RevisePlan
-from services.scheduling.api import ChangeAvailability, RecordAttendance
+from services.scheduling.api import CancelSession, ChangeAvailability, RecordAttendance
+from services.web.safety_flag_routes import Resolution
 
 BY = {"staff_id": "staff-1", "role": "clinician"}
 CHECK_IN = {"phq9_total": 4, "phq9_item9": 0, "substance_use_since_last_contact": False,
@@ -29,8 +30,6 @@ def test_items_and_answers_are_not_coerced_from_strings():
     assert refused(intake.CssrsScreener, {"administered_by": BY, "q1": 1, "q2": False, "q6": False})["loc"] == ("q1",)
     assert refused(RecordCheckIn, {**CHECK_IN, "phq9_total": "4"})["loc"] == ("phq9_total",)
     assert refused(RecordCheckIn, {**CHECK_IN, "housing_stable": "true"})["loc"] == ("housing_stable",)
-    assert refused(Confirmation, {"confirmed_by_participant": "yes", "reviewed_with": "s-1"})["loc"] == (
-        "confirmed_by_participant",)
     assert refused(RecordAttendance, {"status": "attended", "minutes_attended": "60"})["loc"] == ("minutes_attended",)
 
 
@@ -51,7 +50,30 @@ def test_aftercare_lists_and_lines_are_bounded():
     assert refused(RelapsePreventionPlan, {**RPP, "triggers": ["x"] * 31})["loc"] == ("triggers",)
     assert refused(RelapsePreventionPlan, {**RPP, "supports": [{"name": "Sam", "phone": "call me"}]})["loc"] == (
         "supports", 0, "phone")
-    assert refused(FlowCall, {"as_of": None, "step": "open"})["loc"] == ("step",)
+    assert refused(FlowCall, {"tenant_id": "t1", "as_of": None, "step": "open"})["loc"] == ("step",)
+
+
+def test_a_flow_run_names_the_tenant_it_acts_for():
+    assert FlowCall.model_validate({"tenant_id": "t1"}).tenant_id == "t1"
+    e = refused(FlowCall, {"as_of": None})
+    assert (e["type"], e["loc"]) == ("missing", ("tenant_id",))
+    assert refused(FlowCall, {"tenant_id": "t1/../t2"})["loc"] == ("tenant_id",)
+
+
+@pytest.mark.parametrize("model, body, field", [
+    (Confirmation, {"confirmed_by_participant": True}, "confirmed_by_participant"),
+    (Confirmation, {"reviewed_with": "staff-17"}, "reviewed_with"),
+    (RecordCheckIn, {**CHECK_IN, "recorded_by": "staff-1"}, "recorded_by"),
+    (RecordAttendance, {"status": "attended", "recorded_by": "staff-1"}, "recorded_by"),
+    (CancelSession, {"reason_code": "participant_ill", "cancelled_by": "staff-1"}, "cancelled_by"),
+    (Resolution, {"action_taken": "safety_plan", "resolved_by": "staff-1"}, "resolved_by"),
+    (Resolution, {"action_taken": "safety_plan", "acknowledged_by": "staff-1"}, "acknowledged_by"),
+])
+def test_a_body_naming_who_acts_is_refused_naming_the_field(model, body, field):
+    """Who acts is the token's subject: scheduling, aftercare and the safety-flag routes take no
+    actor from a body (issue 14); the 422 names the field."""
+    e = refused(model, body)
+    assert (e["type"], e["loc"]) == ("extra_forbidden", (field,))
 
 
 def test_availability_times_carry_no_offset():
