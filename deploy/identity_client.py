@@ -243,9 +243,21 @@ class IdentityClient:
             self._tokens[key] = fresh
             return fresh.token
 
-    def _password_grant(self, username: str) -> _Cached:
-        return self._grant(self.realm, {"grant_type": "password", "client_id": self.client_id, "scope": "openid",
-                                        "username": username, "password": self._users[username][1]})
+    def _password_grant(self, username: str, client_id: str | None = None) -> _Cached:
+        return self._grant(self.realm, {"grant_type": "password", "client_id": client_id or self.client_id,
+                                        "scope": "openid", "username": username,
+                                        "password": self._users[username][1]})
+
+    def sign_in_through(self, client_id: str, username: str) -> str:
+        """A fresh token for ``username`` (made by ``ensure_user``/``token``) from another public
+        client of the realm (e.g. one a test made with a short token lifespan), not cached."""
+        with self._lock:
+            return self._password_grant(username, client_id).token
+
+    def admin(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """A call of the realm's admin REST API (``path`` under ``/admin/realms/<realm>``)."""
+        with self._lock:
+            return self._admin_call(method, path, **kwargs)
 
     def password_token(self, username: str, password: str) -> str:
         """Sign in as an existing user (a demo user from demo-users.json) on ``continuum-scripts``."""

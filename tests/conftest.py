@@ -28,7 +28,9 @@ def stack_config(tmp_path_factory) -> StackConfig:
         # window is 15 such days (30 s); reminders by email go to the `smtp_server` fixture
         extra_env={"CONTINUUM_AFTERCARE_DAY_LENGTH_SECONDS": "2", "CONTINUUM_LOG_LEVEL": "INFO",
                    "CONTINUUM_AFTERCARE_GRACE_DAYS": "15", "CONTINUUM_AFTERCARE_SMTP_HOST": "127.0.0.1",
-                   "CONTINUUM_AFTERCARE_SMTP_PORT": str(free_port())},
+                   "CONTINUUM_AFTERCARE_SMTP_PORT": str(free_port()),
+                   # tokens' clock skew allowed: short, so an expired token's test waits seconds, not 30
+                   "CONTINUUM_AUTH_LEEWAY_SECONDS": "5"},
     )
 
 

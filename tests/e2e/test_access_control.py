@@ -162,7 +162,7 @@ def test_the_table_covers_every_route_of_every_service(stack, table):
 def test_no_or_an_invalid_token_is_401_with_a_bearer_challenge(stack, table):
     bad = {"none": {}, "garbage": {"Authorization": "Bearer not.a.token"}, "basic": {"Authorization": "Basic dTpw"},
            "expired": {"Authorization": f"Bearer {expired_token(stack)}"},
-           "foreign key": {"Authorization": f"Bearer {foreign_token()}"}}
+           "foreign key": {"Authorization": f"Bearer {foreign_token(stack)}"}}
     for route in table:
         for name, headers in bad.items():
             r = _call(stack, route, headers)

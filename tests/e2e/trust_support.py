@@ -2,14 +2,12 @@
 path by a named user, and tokens for any role, tenant and programs."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import time
 
 from deploy import api_client as api
 from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from services.security.roles import Role
-from services.security.settings import AuthSettings
-from services.security.signing_key import load_signing_key
-from services.security.tokens import issue_token
+from tests.support import forged_tokens as forged
 from tests.support.waiting import poll
 
 ALL_ROLES = tuple(Role)
@@ -49,15 +47,13 @@ def take_through_care(stack, index: int, subject: str, tenant: str = "demo-netwo
 
 
 def expired_token(stack, roles=ALL_ROLES, tenant: str = "demo-network") -> str:
-    auth = AuthSettings()
-    key = load_signing_key(auth, "development", stack.data_dir)
-    return issue_token(key, subject="late", roles=roles, tenant=tenant, programs=["adult-mh"], issuer=auth.issuer,
-                       audience=auth.audience, lifetime=timedelta(minutes=5),
-                       now=datetime.now(UTC) - timedelta(hours=1))
+    """Signed by the stack's Keycloak for a real user, and expired beyond the services' leeway."""
+    token = forged.expired_token(stack.identity, roles, tenant, ["adult-mh"])
+    leeway = int(stack.service_env().get("CONTINUUM_AUTH_LEEWAY_SECONDS", 30))
+    time.sleep(max(0.0, forged.claims_of(token)["exp"] + leeway + 1 - time.time()))
+    return token
 
 
-def foreign_token(roles=ALL_ROLES, tenant: str = "demo-network") -> str:
-    """Well formed, but signed with a key that is not the deployment's."""
-    auth = AuthSettings()
-    return issue_token("another-deployment-" + "x" * 40, subject="stranger", roles=roles, tenant=tenant,
-                       programs=["adult-mh"], issuer=auth.issuer, audience=auth.audience)
+def foreign_token(stack, roles=ALL_ROLES, tenant: str = "demo-network") -> str:
+    """A real token's claims and key id, signed with a key that is not the identity provider's."""
+    return forged.self_signed(stack.identity.token(roles, tenant, ["adult-mh"]))

@@ -60,3 +60,34 @@ def unsigned(real_token: str) -> str:
     """``alg: none``: the real token's claims with no signature at all."""
     header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     return f"{header}.{_b64(json.dumps(claims_of(real_token)).encode())}."
+
+
+# -- real tokens the services must still refuse (made by the identity provider itself) ----------------
+
+def _public_client(identity, client_id: str, **rep) -> None:
+    """A public client of the realm allowing password sign-in, made once."""
+    if identity.admin("GET", "/clients", params={"clientId": client_id}).json():
+        return
+    identity.admin("POST", "/clients", json={
+        "clientId": client_id, "publicClient": True, "directAccessGrantsEnabled": True,
+        "standardFlowEnabled": False, **rep})
+
+
+def expired_token(identity, roles, tenant: str, programs, lifespan_s: int = 1) -> str:
+    """A token Keycloak itself signed for a real user, from a client whose tokens live
+    ``lifespan_s`` seconds: once that and the services' leeway have passed, it has expired."""
+    _public_client(identity, "continuum-short-lived", attributes={"access.token.lifespan": str(lifespan_s)})
+    username = f"short-lived-{'-'.join(sorted(map(str, roles)))}"[:60]
+    identity.ensure_user(username, roles, tenant, programs)
+    return identity.sign_in_through("continuum-short-lived", username)
+
+
+def other_audience_token(identity, roles, tenant: str, programs) -> str:
+    """A token Keycloak signed for a real user of the realm, but for another application: its
+    audience is ``another-api``, not the services' (the realm's ``continuum`` scope is left out)."""
+    _public_client(identity, "another-application", defaultClientScopes=["roles"], protocolMappers=[{
+        "name": "audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+        "config": {"included.custom.audience": "another-api", "access.token.claim": "true"}}])
+    username = f"other-app-{'-'.join(sorted(map(str, roles)))}"[:60]
+    identity.ensure_user(username, roles, tenant, programs)
+    return identity.sign_in_through("another-application", username)
