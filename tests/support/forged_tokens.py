@@ -26,13 +26,13 @@ def header_of(token: str) -> dict:
     return jwt.get_unverified_header(token)
 
 
-def self_signed(real_token: str, **changes) -> str:
-    """The real token's claims (with ``changes``) and ``kid``, signed with a fresh RSA key."""
+def self_signed(real_token: str, kid: str | None = None, **changes) -> str:
+    """The real token's claims (with ``changes``) and ``kid`` (or ``kid``), signed with a fresh RSA key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     return jwt.encode({**claims_of(real_token), **changes}, pem, algorithm="RS256",
-                      headers={"kid": header_of(real_token).get("kid")})
+                      headers={"kid": kid or header_of(real_token).get("kid")})
 
 
 def provider_public_key_pem(issuer: str, kid: str) -> bytes:
