@@ -10,7 +10,6 @@ from services.intake import commands as intake
 from services.planning.commands import InterventionChange, RevisePlan
 from services.scheduling.api import ChangeAvailability, RecordAttendance
 
-BY = {"staff_id": "staff-1", "role": "clinician"}
 CHECK_IN = {"phq9_total": 4, "phq9_item9": 0, "substance_use_since_last_contact": False,
             "engaged_with_step_down_provider": True, "housing_stable": True, "work_or_school_stable": True}
 RPP = {"triggers": ["payday"], "warning_signs": ["sleeping badly"], "coping_strategies": ["call my sister"],
@@ -24,9 +23,9 @@ def refused(model, body: dict) -> dict:
 
 
 def test_items_and_answers_are_not_coerced_from_strings():
-    assert refused(intake.Phq9, {"administered_by": BY, "items": ["2"] + [0] * 8})["loc"] == ("items", 0)
-    assert refused(intake.Dast10, {"administered_by": BY, "answers": ["yes"] + [False] * 9})["loc"] == ("answers", 0)
-    assert refused(intake.CssrsScreener, {"administered_by": BY, "q1": 1, "q2": False, "q6": False})["loc"] == ("q1",)
+    assert refused(intake.Phq9, {"items": ["2"] + [0] * 8})["loc"] == ("items", 0)
+    assert refused(intake.Dast10, {"answers": ["yes"] + [False] * 9})["loc"] == ("answers", 0)
+    assert refused(intake.CssrsScreener, {"q1": 1, "q2": False, "q6": False})["loc"] == ("q1",)
     assert refused(RecordCheckIn, {**CHECK_IN, "phq9_total": "4"})["loc"] == ("phq9_total",)
     assert refused(RecordCheckIn, {**CHECK_IN, "housing_stable": "true"})["loc"] == ("housing_stable",)
     assert refused(Confirmation, {"confirmed_by_participant": "yes", "reviewed_with": "s-1"})["loc"] == (
