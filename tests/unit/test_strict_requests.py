@@ -34,10 +34,11 @@ def test_items_and_answers_are_not_coerced_from_strings():
 
 
 def test_a_plan_revision_is_strict():
-    body = {"base_version": 1, "reason_code": "participant_request", "revised_by": {"staff_id": "s-1"},
-            "expected_weeks": 8}
+    body = {"base_version": 1, "reason_code": "participant_request", "expected_weeks": 8}
     assert RevisePlan.model_validate(body).expected_weeks == 8
     assert refused(RevisePlan, {**body, "base_version": "1"})["loc"] == ("base_version",)
+    e = refused(RevisePlan, {**body, "revised_by": {"staff_id": "s-1"}})
+    assert e["type"] == "extra_forbidden" and e["loc"] == ("revised_by",), "who revises is the token"
     e = refused(RevisePlan, {**body, "goals": []})
     assert e["type"] == "extra_forbidden" and e["loc"] == ("goals",)
     change = {"modality": "group_cbt_skills", "sessions_per_week": 1, "minutes": 90, "discipline": "clinician"}
