@@ -54,7 +54,7 @@ from .tables import (
 
 router = APIRouter(tags=["intake"])
 commands = Commands(IdempotentRequest)
-COMMAND_ERRORS = errors(403, 404, 409)  # a refusal (services/web/refusals.py); 422 is declared for every route with input
+COMMAND_ERRORS = errors(403, 404, 409)  # a refusal (services/web/refusals.py); 422 is declared for all input
 ADMINISTERING_ROLES = DECIDING_ROLES | SIGNING_ROLES[Section.PSYCHOSOCIAL]
 """Who may administer an instrument: the clinicians, psychiatrists and case managers of the team."""
 

@@ -4,7 +4,6 @@ into one service process."""
 
 from services.eventing.runtime import build_service
 from services.privacy.settings import local_key_management
-
 from services.web.refusals import answer_refusals
 
 from .api import router

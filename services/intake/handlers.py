@@ -40,7 +40,9 @@ from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
 from services.privacy.ports import KeyManagement, ShreddedKey
 from services.privacy.sealing import goal_field, seal
+from services.web.refusals import Conflict, NotFound, NotPermitted, Rejected
 
+from .actors import staff_role
 from .commands import (
     AuditC,
     CompleteAssessment,
@@ -57,9 +59,6 @@ from .domain.findings import derived_findings
 from .domain.instruments import InstrumentResult, score_audit_c, score_cssrs, score_dast10, score_gad7, score_phq9
 from .domain.level_of_care import Decision, NeedsConfirmation, Recommendation, decide, recommend
 from .domain.safety import SafetyFinding, combined, cssrs_safety, more_severe, phq9_safety
-from services.web.refusals import Conflict, NotFound, NotPermitted, Rejected
-
-from .actors import staff_role
 from .domain.sections import (
     DECIDING_ROLES,
     Section,
@@ -328,7 +327,8 @@ async def _additional_answer(session: AsyncSession, outbox: Outbox, assessment: 
     flag = await _raise_flag(session, outbox, assessment, instrument, finding, now) if finding else None
     session.add(AdditionalInstrumentAnswer(
         assessment_id=assessment.id, instrument=instrument, answers=cmd.model_dump(mode="json"),
-        total=result.total, band=result.band, administered_by=by.id, received_at=now, safety_flag_id=flag.id if flag else None))
+        total=result.total, band=result.band, administered_by=by.id, received_at=now,
+        safety_flag_id=flag.id if flag else None))
     return Scored(result, flag, additional=True)
 
 

@@ -41,7 +41,8 @@ opening check-ins and checking grace windows, nothing else; ``privacy_officer`` 
 trail and erases a participant's sealed words (crypto-shredding), nothing else. ``operations``
 reads aggregates only, never a participant's record; a ``scheduler`` reads and changes sessions
 but never an assessment or a plan. A ``participant`` (a participant's own session: the token's
-``participant_id``) reads and signs their own plan, nothing else; no other role signs as them. /health, /metrics, /docs and the dashboard page need no token
+``participant_id``) reads and signs their own plan, nothing else; no other role signs as them.
+/health, /metrics, /docs and the dashboard page need no token
 (no participant data)."""
 
 from enum import StrEnum

@@ -72,7 +72,8 @@ async def test_the_psychiatric_section_needs_a_psychiatrists_token(intake):
     medical = assessment(1)["sections"]["psychiatric_medical"]
     for who in ("clin", "cm"):
         r = await intake.put(path, json=medical, headers=as_(who))
-        assert r.status_code == 403 and "needs one of: nurse_practitioner, physician, psychiatrist" in r.json()["detail"]
+        assert r.status_code == 403
+        assert "needs one of: nurse_practitioner, physician, psychiatrist" in r.json()["detail"]
     r = await intake.put(path, json=medical, headers=as_("psy"))
     assert r.status_code == 200 and r.json()["recorded_by"] == {"id": "kc-psy-2", "role": "psychiatrist"}
     assert (await intake.post(f"{path}/signature", headers=as_("clin"))).status_code == 403
