@@ -27,7 +27,7 @@ EDIT = [
 def test_api_edits_sign_off_and_reviews(stack, readers):
     reader = readers(events_topic("planning", stack.config.topic_prefix))
     urls = stack.urls()
-    with stack.client() as http:
+    with stack.client(subject="staff-17") as http:  # who acts is the token: its subject names the actor
         pid = api.refer(http, urls, referral(5))["participant_id"]
         assert api.assess(http, urls, pid, assessment(5))["admitted_to_iop"]
         first = poll(lambda: api.plan(http, urls, pid), 60, "a plan")["plan"]
