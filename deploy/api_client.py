@@ -93,22 +93,29 @@ def _command(http: httpx.Client, method: str, url: str, body: dict) -> dict:
         return _ok(http.request(method, url, json=body, headers=headers))
 
 
-def assess(http: httpx.Client, urls: Urls, participant_id: str, body: dict) -> dict:
+def assess(http: httpx.Client, urls: Urls, participant_id: str, body: dict,
+           signers: dict[str, httpx.Client] | None = None) -> dict:
     """A complete assessment (initial or re-assessment) as the team records it: open it,
     record and sign each section, score each instrument, complete it. ``body`` is
-    ``{"kind", "sections": {section: {...signer...}}, "instruments": {instrument: {...}},
-    "completion": {"signer", "override"?}}`` (see ``deploy.demo_cohort.assessment``).
+    ``{"kind", "sections": {section: {...}}, "instruments": {instrument: {...}},
+    "completion": {"override"?}}`` (see ``deploy.demo_cohort.assessment``); no body names who
+    acts: each step is the act of the token its client sends. ``signers`` maps a section name
+    (or ``"completion"``) to the client of the staff member who records and signs it (e.g. the
+    psychiatrist's session for ``psychiatric_medical``); the rest go through ``http``, whose token
+    must then hold every role the steps need (clinician, psychiatrist, case manager).
     Returns the outcome: assessment_id, scores, recommended_level_of_care, admitted_to_iop,
-    safety_flagged, dimensions, rationale_codes."""
+    safety_flagged, dimensions, rationale_codes, completed_by."""
+    signers = signers or {}
     opened = _command(http, "POST", f"{urls.intake}/participants/{participant_id}/assessments",
                       {"kind": body.get("kind", "initial")})
     base = f"{urls.intake}/assessments/{opened['assessment_id']}"
     for section, content in body.get("sections", {}).items():
-        _command(http, "PUT", f"{base}/sections/{section}", content)
-        _command(http, "POST", f"{base}/sections/{section}/signature", {"signer": content["signer"]})
+        by = signers.get(section, http)
+        _command(by, "PUT", f"{base}/sections/{section}", content)
+        _command(by, "POST", f"{base}/sections/{section}/signature", {})
     for instrument, answers in body.get("instruments", {}).items():
         _command(http, "POST", f"{base}/instruments/{instrument}", answers)
-    return _command(http, "POST", f"{base}/completion", body["completion"])
+    return _command(signers.get("completion", http), "POST", f"{base}/completion", body.get("completion", {}))
 
 
 def sessions(http: httpx.Client, urls: Urls, participant_id: str) -> dict | None:

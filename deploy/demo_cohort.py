@@ -43,16 +43,10 @@ def referral(i: int, tenant: str = "demo-network", program: str = "adult-mh") ->
             "participant": person, "reason": f"{REASONS[i % len(REASONS)]} ({given})"}
 
 
-def _staff(role: str, i: int) -> dict:
-    return {"staff_id": f"staff-{role.replace('_', '-')}-{i % 3 + 1}", "role": role}
-
-
 def _instruments(i: int, phq9: list[int], gad7: list[int], cssrs: dict, audit: list[int], dast: list[bool]) -> dict:
-    by = _staff("clinician", i)
-    return {"phq9": {"administered_by": by, "items": phq9}, "gad7": {"administered_by": by, "items": gad7},
-            "audit_c": {"administered_by": by, "items": audit, "sex": "female" if i % 2 else "male"},
-            "dast10": {"administered_by": by, "answers": dast},
-            "cssrs_screener": {"administered_by": by, **cssrs}}
+    return {"phq9": {"items": phq9}, "gad7": {"items": gad7},
+            "audit_c": {"items": audit, "sex": "female" if i % 2 else "male"},
+            "dast10": {"answers": dast}, "cssrs_screener": {**cssrs}}
 
 
 NO_RISK = {"q1": False, "q2": False, "q6": False}
@@ -60,7 +54,9 @@ HIGH_RISK = {"q1": True, "q2": True, "q3": True, "q4": True, "q5": False, "q6": 
 
 
 def assessment(i: int) -> dict:
-    """Most participants are IOP-appropriate; every tenth is below threshold and is referred out,
+    """The bodies of one assessment (no one named in them: who records, signs and completes is
+    the token of the client that sends them, see ``api_client.assess``).
+    Most participants are IOP-appropriate; every tenth is below threshold and is referred out,
     and participant 7 has a high-risk safety finding (C-SSRS intent; PHQ-9 item 9)."""
     rng = random.Random(1000 + i)
     _, windows, commitments = PROFILES[i % len(PROFILES)]
@@ -81,28 +77,28 @@ def assessment(i: int) -> dict:
         "kind": "initial",
         "sections": {
             "clinical_interview": {
-                "signer": _staff("clinician", i), "symptoms": f"Low mood most days for {2 + i % 5} months",
+                "symptoms": f"Low mood most days for {2 + i % 5} months",
                 "challenges": f"Isolating from friends; money worries ({i})",
                 "findings": findings, "goals": [{"text": "Get back to a steady routine"},
                                                 {"text": OWN_GOALS[i % len(OWN_GOALS)]}],
                 "strengths": rng.sample(["creative", "physical", "social_support", "employment"], k=1),
                 "readiness_to_change": "action" if below else rng.choice(["action", "preparation", "contemplation"])},
             "psychiatric_medical": {
-                "signer": _staff("psychiatrist", i), "medical_history": f"Asthma since childhood ({i})",
+                "medical_history": f"Asthma since childhood ({i})",
                 "medications": "Sertraline 50 mg daily",
                 "medical_stability": "no_concerns" if below else rng.choice(["no_concerns", "stable_chronic"]),
                 "psychiatric_stability": "stable" if below else "moderate"},
             "substance_use": {
-                "signer": _staff("addiction_counsellor", i), "history": f"Drinks alone most evenings ({i})",
+                "history": f"Drinks alone most evenings ({i})",
                 "withdrawal_risk": "mild" if "alcohol_use" in findings else "none"},
             "psychosocial": {
-                "signer": _staff("case_manager", i), "availability": windows, "commitments": commitments,
+                "availability": windows, "commitments": commitments,
                 "attendance_mode": "in_person", "living_situation": f"Lives with a partner and two children ({i})",
                 "recovery_environment": "supportive" if below else
                 rng.choice(["supportive", "mostly_supportive", "limited_support"])},
         },
         "instruments": _instruments(i, phq9, gad7, HIGH_RISK if i == 7 else NO_RISK, audit, dast),
-        "completion": {"signer": _staff("clinician", i)},
+        "completion": {},
     }
 
 

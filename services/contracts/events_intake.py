@@ -4,7 +4,7 @@ from datetime import datetime, time
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .base import Event, Id, event
+from .base import Actor, Event, Id, event
 from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
 from .sealed import SealedValue
 from .codes import (
@@ -52,14 +52,18 @@ class DimensionRating(BaseModel):
 
 
 class SectionSignature(BaseModel):
-    """Who signed one section of the assessment: a staff id and role, no name."""
+    """Who signed one section of the assessment: an id and role, no name. Since issue 14 the
+    signer is the caller's token (``actor``); ``staff_id`` and ``role`` repeat its id and role for
+    readers of the first shape (before, they were stated in the request body)."""
 
     model_config = ConfigDict(frozen=True)
 
     section: str = Field(description="e.g. 'clinical_interview', 'psychiatric_medical'")
-    staff_id: Id
-    role: str
+    staff_id: Id = Field(description="The signer's id: the token's subject (actor.id)")
+    role: str = Field(description="The role the signer signed in: the token's role (actor.role)")
     signed_at: datetime
+    actor: Actor | None = Field(default=None, description="Who signed, as their token said (absent on events "
+                                "from before issue 14, whose signer was stated in the request body)")
 
 
 class LevelOfCareOverride(BaseModel):
@@ -69,7 +73,8 @@ class LevelOfCareOverride(BaseModel):
 
     rule_level_of_care: LevelOfCare = Field(description="What the rules recommended")
     reason_code: str
-    overridden_by: Id = Field(description="Staff id of the clinician")
+    overridden_by: Id = Field(description="The id of the clinician who overrode it: the token's subject "
+                              "(the event's completed_by)")
 
 
 class GoalStatement(BaseModel):
@@ -123,8 +128,11 @@ class AssessmentCompleted(Event):
         default=(), description="The SafetyRiskFlagged events raised during this assessment")
     signatures: tuple[SectionSignature, ...] = ()
     confirmed_by: Id | None = Field(
-        default=None, description="Staff id of the clinician who confirmed a recommendation that needed it "
-        "(rationale codes 'needs_confirmation:...')")
+        default=None, description="The id (the token's subject, completed_by.id) of the clinician who confirmed "
+        "a recommendation that needed it (rationale codes 'needs_confirmation:...')")
+    completed_by: Actor | None = Field(
+        default=None, description="Who completed the assessment (and made any override or confirmation), as "
+        "their token said: subject and role (absent on events from before issue 14)")
 
 
 @event("intake", "safety_risk_flagged")

@@ -1,10 +1,11 @@
 """Events the planning service produces (topic ``continuum.planning.events``)."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .base import Event, Id, event
+from .base import Actor, Event, Id, event
 from .codes import (
     AttendanceMode,
     Discipline,
@@ -72,12 +73,28 @@ class PlanObjective(BaseModel):
     target: MeasurableTarget
 
 
+class PlanSignatureKind(StrEnum):
+    OWN_SESSION = "own_session"
+    """Signed by the signer in their own authenticated session (the clinician's, or the participant's own)."""
+    WITNESSED_PAPER_SIGNATURE = "witnessed_paper_signature"
+    """The participant signed on paper; a clinician who witnessed it recorded it (``attested_by``).
+    It counts as the participant's signature for the plan's rules and is published as what it is."""
+
+
 class PlanSignature(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    role: SignerRole
-    signer_id: Id
+    role: SignerRole = Field(description="Whose signature it is: the clinician's or the participant's")
+    signer_id: Id = Field(description="The clinician's id (the token's subject), or the participant's id")
     signed_at: datetime
+    kind: PlanSignatureKind | None = Field(
+        default=None, description="How it was given (absent on events from before issue 14, whose signer was "
+        "stated in the request body)")
+    actor: Actor | None = Field(
+        default=None, description="Whose token recorded it, as the token said: the clinician, the participant "
+        "(their own session), or the clinician who witnessed a paper signature")
+    attested_by: Actor | None = Field(
+        default=None, description="For a witnessed_paper_signature: the clinician who witnessed and recorded it")
 
 
 class _PlanBody(Event):
@@ -116,7 +133,10 @@ class PlanRevised(_PlanBody):
     revised_at: datetime
     reason_code: str
     previous_version: int | None = Field(default=None, ge=1)
-    revised_by: Id | None = Field(default=None, description="Staff id of the clinician who revised it")
+    revised_by: Id | None = Field(default=None, description="The id of the clinician who revised it: the token's "
+                                  "subject (actor.id)")
+    actor: Actor | None = Field(default=None, description="Who revised it, as their token said: subject and role "
+                                "(absent on events from before issue 14)")
 
 
 @event("planning", "plan_signed")
@@ -153,6 +173,9 @@ class ProgressReviewed(Event):
     criteria_met: tuple[str, ...] = ()
     reason_codes: tuple[str, ...] = ()
     recommended_level_of_care: LevelOfCare | None = None
+    requested_by: Actor | None = Field(
+        default=None, description="Who asked for the review (a goal met, a request, a safety flag resolved), as "
+        "their token said; absent when events caused it (attendance, a re-assessment, a flag raised)")
 
 
 @event("planning", "step_up_recommended")

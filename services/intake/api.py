@@ -1,29 +1,30 @@
-"""Intake's HTTP routes: thin — authorize, validate, call a handler in a unit of work, answer.
+"""Intake's HTTP routes: thin — each command goes through the command layer
+(services/web/commands.py): authorized, scoped, one unit of work, refusals answered as
+documented, ``Idempotency-Key`` honoured (a retry with the same key creates nothing twice).
 
 Every route needs a bearer token whose role grants it (services/security/roles.py) and sees
 only participants of the token's tenant and programs (404 otherwise, as for one that does not
-exist); each access is audited. Whoever signs, scores or completes still states their
-``{staff_id, role}`` in the body, and intake checks that role for the section. Every command
-takes an optional ``Idempotency-Key`` header: a retry with the same key creates nothing twice."""
+exist); each access is audited. Who records, signs, administers or completes is the token's
+subject, in the role that allows it (``actors.acting_as``: e.g. the psychiatric/medical section
+needs the psychiatrist role); no body names anyone."""
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import APIRouter, Header, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Id
 from services.contracts.codes import Instrument
 from services.eventing.runtime import ServiceRuntime, UnitOfWork
+from services.privacy.ports import KeyManagement
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
-from services.privacy.ports import KeyManagement
+from services.web.commands import Command, Commands
 from services.web.error_responses import errors
+from services.web.refusals import NotPermitted, Rejected
 
 from . import handlers
+from .actors import acting_as
 from .commands import (
     AuditC,
     ClinicalInterview,
@@ -39,16 +40,23 @@ from .commands import (
     SignSection,
     SubstanceUse,
 )
-from .domain.sections import Section
-from .idempotency import fingerprint, remember, stored_answer
-from .refusals import Incomplete, Refused, UnknownAssessment, UnknownParticipant
-from .tables import Assessment, AssessmentSection, InstrumentResponse, Participant, Referral, SafetyFlag
+from .domain.sections import DECIDING_ROLES, SIGNING_ROLES, Section
+from .handlers import Incomplete, UnknownAssessment, UnknownParticipant
+from .tables import (
+    Assessment,
+    AssessmentSection,
+    IdempotentRequest,
+    InstrumentResponse,
+    Participant,
+    Referral,
+    SafetyFlag,
+)
 
 router = APIRouter(tags=["intake"])
-COMMAND_ERRORS = errors(403, 404, 409)  # a refusal (refusals.py); 422 is declared for every route with input
-
-IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=200,
-                        description="Send the same key when retrying: the request takes effect once")
+commands = Commands(IdempotentRequest)
+COMMAND_ERRORS = errors(403, 404, 409)  # a refusal (services/web/refusals.py); 422 is declared for all input
+ADMINISTERING_ROLES = DECIDING_ROLES | SIGNING_ROLES[Section.PSYCHOSOCIAL]
+"""Who may administer an instrument: the clinicians, psychiatrists and case managers of the team."""
 
 
 def _rt(request: Request) -> ServiceRuntime:
@@ -77,43 +85,17 @@ def _keys(request: Request) -> KeyManagement:
     return _rt(request).extras["keys"]
 
 
-async def _command(request: Request, key: str | None, body: BaseModel | None, status_code: int,
-                   action: Callable[[UnitOfWork], Awaitable[dict]],
-                   guard: Callable[[AsyncSession], Awaitable[object]] | None = None) -> JSONResponse:
-    """Run one command in one transaction, remembering its answer under its key. ``guard``
-    (the caller's scope) is checked first, before any remembered answer is given back."""
-    fp = fingerprint(request.method, request.url.path, body.model_dump(mode="json") if body else {})
-    for attempt in (1, 2):
-        try:
-            async with _rt(request).unit_of_work() as uow:
-                if guard:
-                    await guard(uow.session)
-                if key and (stored := await stored_answer(uow.session, key, fp)):
-                    return JSONResponse(stored[1], status_code=stored[0])
-                answer = await action(uow)
-                if key:
-                    remember(uow.session, key, fp, status_code, answer)
-            return JSONResponse(answer, status_code=status_code)
-        except IntegrityError:
-            if not key or attempt == 2:
-                raise  # a concurrent retry with the same key won: the second pass answers from it
-    raise AssertionError("unreachable")
-
-
-def refusal_response(_request: Request, exc: Refused) -> JSONResponse:
-    return JSONResponse({"detail": exc.message, **exc.details}, status_code=exc.status_code)
-
-
 # --- referrals ---------------------------------------------------------------------------
 
 
 @router.post("/referrals", status_code=status.HTTP_201_CREATED, responses=COMMAND_ERRORS)
-async def post_referral(body: ReceiveReferral, request: Request, idempotency_key: str | None = IdempotencyKey,
-                        access: Access = authorized(Permission.REFERRAL_CREATE, "referral.create")):
+async def post_referral(body: ReceiveReferral,
+                        cmd: Command = commands.authorized(Permission.REFERRAL_CREATE, "referral.create")):
     """A referral (self, provider, emergency department, inpatient discharge). The identity
     stays in intake; events carry the new participant id. The tenant is the caller's (a
     ``tenant_id`` in the body must match it); the program one of the caller's (required in the
     body when the token names several)."""
+    access = cmd.access
     body = body.model_copy(update=_referral_scope(body, access))
 
     async def act(uow: UnitOfWork) -> dict:
@@ -122,20 +104,20 @@ async def post_referral(body: ReceiveReferral, request: Request, idempotency_key
         access.resource = f"participant:{a.participant_id}"
         return {"participant_id": a.participant_id, "referral_id": a.referral_id, "episode_id": a.episode_id,
                 "tenant_id": body.tenant_id, "program_id": body.program_id}
-    return await _command(request, idempotency_key, body, 201, act)
+    return await cmd.run(act, body=body)
 
 
 def _referral_scope(body: ReceiveReferral, access: Access) -> dict:
     tenant = body.tenant_id or access.tenant
     if tenant != access.tenant:
-        raise HTTPException(403, "tenant_id: a referral can only be made in the caller's own tenant")
+        raise NotPermitted("tenant_id: a referral can only be made in the caller's own tenant", field="tenant_id")
     programs = access.principal.programs
     if body.program_id is None and len(programs) != 1:
-        raise HTTPException(422, "program_id is required: the caller's token names "
-                                 f"{len(programs)} programs")
+        raise Rejected(f"program_id is required: the caller's token names {len(programs)} programs",
+                       field="program_id")
     program = body.program_id or programs[0]
     if program not in programs:
-        raise HTTPException(403, f"program_id: {program} is not one of the caller's programs")
+        raise NotPermitted(f"program_id: {program} is not one of the caller's programs", field="program_id")
     return {"tenant_id": tenant, "program_id": program}
 
 
@@ -144,45 +126,48 @@ def _referral_scope(body: ReceiveReferral, access: Access) -> dict:
 
 @router.post("/participants/{participant_id}/assessments", status_code=status.HTTP_201_CREATED,
              responses=COMMAND_ERRORS)
-async def post_assessment(participant_id: Id, body: OpenAssessment, request: Request,
-                          idempotency_key: str | None = IdempotencyKey,
-                          access: Access = authorized(Permission.ASSESSMENT_WRITE, "assessment.open")):
+async def post_assessment(participant_id: Id, body: OpenAssessment,
+                          cmd: Command = commands.authorized(Permission.ASSESSMENT_WRITE, "assessment.open")):
     """Open an assessment (initial, or a re-assessment during treatment) on the
     participant's latest referral; its sections and instruments are then recorded."""
     async def act(uow: UnitOfWork) -> dict:
         a = await handlers.open_assessment(uow.session, participant_id, body)
         return {"assessment_id": a.id, "participant_id": participant_id, "episode_id": a.episode_id,
                 "kind": a.kind, "status": a.status}
-    return await _command(request, idempotency_key, body, 201, act,
-                          guard=lambda s: participant_in_scope(s, access, participant_id))
+    return await cmd.run(act, body=body, scope=lambda s: participant_in_scope(s, cmd.access, participant_id))
 
 
 def _section_routes(section: Section, model: type[BaseModel]) -> None:
     path = f"/assessments/{{assessment_id}}/sections/{section.value}"
+    may_sign = SIGNING_ROLES[section]
 
-    async def put_section(assessment_id: Id, body: model, request: Request,  # type: ignore[valid-type]
-                          idempotency_key: str | None = IdempotencyKey,
-                          access: Access = authorized(Permission.ASSESSMENT_WRITE, f"section.{section.value}.record")):
+    async def put_section(assessment_id: Id, body: model,  # type: ignore[valid-type]
+                          cmd: Command = commands.authorized(Permission.ASSESSMENT_WRITE,
+                                                             f"section.{section.value}.record")):
         async def act(uow: UnitOfWork) -> dict:
-            row = await handlers.record_section(uow.session, assessment_id, section, body)
-            return {"assessment_id": assessment_id, "section": section.value, "signed": row.signed_at is not None}
-        return await _command(request, idempotency_key, body, 200, act,
-                              guard=lambda s: assessment_in_scope(s, access, assessment_id))
+            by = acting_as(cmd.access, may_sign, f"recording the {section.value} section")
+            row = await handlers.record_section(uow.session, assessment_id, section, body, by)
+            return {"assessment_id": assessment_id, "section": section.value, "signed": row.signed_at is not None,
+                    "recorded_by": by.model_dump()}
+        return await cmd.run(act, body=body, scope=lambda s: assessment_in_scope(s, cmd.access, assessment_id))
 
-    async def sign(assessment_id: Id, body: SignSection, request: Request,
-                   idempotency_key: str | None = IdempotencyKey,
-                   access: Access = authorized(Permission.ASSESSMENT_WRITE, f"section.{section.value}.sign")):
+    async def sign(assessment_id: Id, body: SignSection | None = None,
+                   cmd: Command = commands.authorized(Permission.ASSESSMENT_WRITE, f"section.{section.value}.sign")):
         async def act(uow: UnitOfWork) -> dict:
-            row = await handlers.sign_section(uow.session, assessment_id, section, body.signer)
+            by = acting_as(cmd.access, may_sign, f"signing the {section.value} section")
+            row = await handlers.sign_section(uow.session, assessment_id, section, by)
             return {"assessment_id": assessment_id, "section": section.value, "signed": True,
-                    "signed_by": row.signed_by, "signed_at": row.signed_at.isoformat()}
-        return await _command(request, idempotency_key, body, 200, act,
-                              guard=lambda s: assessment_in_scope(s, access, assessment_id))
+                    "signed_by": row.signed_by, "signed_role": row.signed_role,
+                    "signed_at": row.signed_at.isoformat()}
+        return await cmd.run(act, body=body, scope=lambda s: assessment_in_scope(s, cmd.access, assessment_id))
 
     title = section.value.replace("_", " ")
+    who = ", ".join(sorted(r.value for r in may_sign))
     router.add_api_route(path, put_section, methods=["PUT"], summary=f"Record the {title} section",
                          description=model.__doc__, responses=COMMAND_ERRORS)
     router.add_api_route(f"{path}/signature", sign, methods=["POST"], summary=f"Sign the {title} section",
+                         description=f"Signed by the caller, whose token must have one of the roles: {who} "
+                                     "(403 otherwise). Signing again changes nothing. No body is needed.",
                          responses=COMMAND_ERRORS)
 
 
@@ -192,22 +177,24 @@ for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview), (Secti
 
 
 def _instrument_route(instrument: Instrument, model: type[BaseModel]) -> None:
-    async def score(assessment_id: Id, body: model, request: Request,  # type: ignore[valid-type]
-                    idempotency_key: str | None = IdempotencyKey,
-                    access: Access = authorized(Permission.ASSESSMENT_WRITE, f"instrument.{instrument.value}.score")):
+    async def score(assessment_id: Id, body: model,  # type: ignore[valid-type]
+                    cmd: Command = commands.authorized(Permission.ASSESSMENT_WRITE,
+                                                       f"instrument.{instrument.value}.score")):
         async def act(uow: UnitOfWork) -> dict:
-            scored = await handlers.score_instrument(uow.session, uow.outbox, assessment_id, instrument, body)
+            by = acting_as(cmd.access, ADMINISTERING_ROLES, f"administering {instrument.value}")
+            scored = await handlers.score_instrument(uow.session, uow.outbox, assessment_id, instrument, body, by)
             result, flag = scored
             return {"assessment_id": assessment_id, "instrument": instrument.value, "total": result.total,
                     "band": result.band, "additional_answer": scored.additional,
+                    "administered_by": by.model_dump(),
                     "safety_flag": None if flag is None else {
                         "flag_id": flag.id, "severity": flag.severity, "triggers": flag.triggers,
                         "respond_by": flag.respond_by.isoformat()}}
-        return await _command(request, idempotency_key, body, 200, act,
-                              guard=lambda s: assessment_in_scope(s, access, assessment_id))
+        return await cmd.run(act, body=body, scope=lambda s: assessment_in_scope(s, cmd.access, assessment_id))
 
     router.add_api_route(f"/assessments/{{assessment_id}}/instruments/{instrument.value}", score,
-                         methods=["POST"], summary=f"Score {instrument.value}", responses=COMMAND_ERRORS)
+                         methods=["POST"], summary=f"Score {instrument.value}",
+                         description="Administered by the caller (the token's subject).", responses=COMMAND_ERRORS)
 
 
 for _instrument, _model in ((Instrument.PHQ9, Phq9), (Instrument.GAD7, Gad7), (Instrument.AUDIT_C, AuditC),
@@ -226,18 +213,19 @@ def _outcome(a: Assessment) -> dict:
 
 
 @router.post("/assessments/{assessment_id}/completion", responses=COMMAND_ERRORS)
-async def post_completion(assessment_id: Id, body: CompleteAssessment, request: Request,
-                          idempotency_key: str | None = IdempotencyKey,
-                          access: Access = authorized(Permission.ASSESSMENT_WRITE, "assessment.complete")):
+async def post_completion(assessment_id: Id, body: CompleteAssessment,
+                          cmd: Command = commands.authorized(Permission.ASSESSMENT_WRITE, "assessment.complete")):
     """Complete the assessment once its required sections are signed and its instruments
     scored: the level-of-care decision (a clinician may override it, with a reason).
+    Completed by the caller, whose token must have the clinician or psychiatrist role.
     Only level 2.1 goes on to planning; the others are referred out. The goals in the
     participant's words travel in AssessmentCompleted sealed for the participant."""
     async def act(uow: UnitOfWork) -> dict:
-        a, _ = await handlers.complete_assessment(uow.session, uow.outbox, assessment_id, body, _keys(request))
-        return _outcome(a)
-    return await _command(request, idempotency_key, body, 200, act,
-                          guard=lambda s: assessment_in_scope(s, access, assessment_id))
+        by = acting_as(cmd.access, DECIDING_ROLES, "completing an assessment")
+        a, _ = await handlers.complete_assessment(uow.session, uow.outbox, assessment_id, body,
+                                                  _keys(cmd.request), by)
+        return {**_outcome(a), "completed_by": by.model_dump()}
+    return await cmd.run(act, body=body, scope=lambda s: assessment_in_scope(s, cmd.access, assessment_id))
 
 
 @router.get("/assessments/{assessment_id}", responses=errors(404))

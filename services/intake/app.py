@@ -4,10 +4,10 @@ into one service process."""
 
 from services.eventing.runtime import build_service
 from services.privacy.settings import local_key_management
+from services.web.refusals import answer_refusals
 
-from .api import refusal_response, router
+from .api import router
 from .handlers import HANDLERS
-from .refusals import Refused
 from .safety_api import router as safety_router
 from .safety_flags import sweep
 from .tables import IntakeBase
@@ -21,5 +21,5 @@ def create_app():
     app = build_service("intake", routers=[router, safety_router], handlers=HANDLERS,
                         metadatas=(IntakeBase.metadata,), title="Continuum intake", workers=workers)
     app.state.runtime.extras["keys"] = local_key_management()
-    app.add_exception_handler(Refused, refusal_response)
+    answer_refusals(app)
     return app

@@ -1,5 +1,7 @@
 """The requests people make of intake, as validated models (the API's request bodies).
-Unknown fields are refused; every model carries an example for the OpenAPI document."""
+Unknown fields are refused (422 naming them); every model carries an example for the OpenAPI
+document. No body names who acts: who records, signs, administers or completes is the caller's
+token (``Access.actor``), and a body that still sends ``signer`` or ``administered_by`` is refused."""
 
 from datetime import date
 
@@ -25,7 +27,6 @@ from .domain.asam import (
     WithdrawalRisk,
 )
 from .domain.instruments import CssrsAnswers, ItemError, Sex, check_cssrs
-from .domain.sections import StaffRole
 
 
 def _strict(example: dict | None = None) -> ConfigDict:
@@ -35,18 +36,6 @@ def _strict(example: dict | None = None) -> ConfigDict:
 
 class Strict(BaseModel):
     model_config = _strict()
-
-
-SIGNER_EXAMPLE = {"staff_id": "staff-clin-7", "role": "clinician"}
-
-
-class Signer(Strict):
-    """Who acts. There is no authentication yet (a later issue): the caller states the
-    staff id and role in the body, and intake checks the role against the section."""
-
-    model_config = _strict(SIGNER_EXAMPLE)
-    staff_id: Id
-    role: StaffRole
 
 
 # --- referrals ---------------------------------------------------------------------------
@@ -100,14 +89,13 @@ class Goal(Strict):
 
 
 class ClinicalInterview(Strict):
-    """Signed by a clinician (or psychiatrist): symptoms, strengths, challenges, goals."""
+    """Recorded and signed by a clinician or psychiatrist (the token's role): symptoms, strengths, challenges, goals."""
 
     model_config = _strict({
-        "signer": SIGNER_EXAMPLE, "symptoms": "Low mood most days for two months",
+        "symptoms": "Low mood most days for two months",
         "challenges": "Isolating since a job loss", "findings": ["depressive_symptoms", "stress"],
         "strengths": ["creative", "social_support"], "goals": [{"text": "Get back to a steady routine"}],
         "readiness_to_change": "preparation"})
-    signer: Signer
     symptoms: str = Field(default="", max_length=20000)
     challenges: str = Field(default="", max_length=20000)
     findings: list[Finding] = Field(default_factory=list, max_length=len(Finding))
@@ -117,13 +105,12 @@ class ClinicalInterview(Strict):
 
 
 class PsychiatricMedical(Strict):
-    """Signed by a psychiatrist, physician or nurse practitioner."""
+    """Recorded and signed by a psychiatrist (the token's role; physicians and nurse
+    practitioners too where the identity provider grants such a role)."""
 
     model_config = _strict({
-        "signer": {"staff_id": "staff-psy-2", "role": "psychiatrist"},
         "medical_history": "Asthma, well controlled", "medications": "Salbutamol as needed",
         "medical_stability": "stable_chronic", "psychiatric_stability": "moderate"})
-    signer: Signer
     medical_history: str = Field(default="", max_length=20000)
     medications: str = Field(default="", max_length=5000)
     medical_stability: MedicalStability
@@ -131,26 +118,23 @@ class PsychiatricMedical(Strict):
 
 
 class SubstanceUse(Strict):
-    """Signed by an addiction counsellor, clinician or psychiatrist."""
+    """Recorded and signed by a clinician or psychiatrist (the token's role; addiction
+    counsellors too where the identity provider grants such a role)."""
 
     model_config = _strict({
-        "signer": {"staff_id": "staff-add-4", "role": "addiction_counsellor"},
         "history": "Drinks most evenings since the job loss", "withdrawal_risk": "mild"})
-    signer: Signer
     history: str = Field(default="", max_length=20000)
     withdrawal_risk: WithdrawalRisk
 
 
 class Psychosocial(Strict):
-    """Signed by a case manager: availability, commitments, preferences, environment."""
+    """Recorded and signed by a case manager (the token's role): availability, commitments, preferences, environment."""
 
     model_config = _strict({
-        "signer": {"staff_id": "staff-cm-1", "role": "case_manager"},
         "availability": [{"day": "mon", "start": "17:30", "end": "21:30"},
                          {"day": "sat", "start": "09:00", "end": "13:00"}],
         "commitments": ["work", "family"], "attendance_mode": "in_person",
         "recovery_environment": "mostly_supportive", "living_situation": "Lives with a sister"})
-    signer: Signer
     availability: list[Window] = Field(min_length=1, max_length=21)
     commitments: list[Commitment] = Field(default_factory=list, max_length=len(Commitment))
     attendance_mode: AttendanceMode = AttendanceMode.EITHER
@@ -159,8 +143,8 @@ class Psychosocial(Strict):
 
 
 class SignSection(Strict):
-    model_config = _strict({"signer": SIGNER_EXAMPLE})
-    signer: Signer
+    """A signature needs no body: the signer is the caller's token (an empty object is accepted)."""
+
 
 
 # --- instruments -------------------------------------------------------------------------
@@ -176,8 +160,7 @@ def _items_in_range(v: list[int], instrument: str, low: int, high: int) -> list[
 
 
 class Phq9(Strict):
-    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [2, 2, 1, 2, 1, 1, 2, 1, 0]})
-    administered_by: Signer
+    model_config = _strict({"items": [2, 2, 1, 2, 1, 1, 2, 1, 0]})
     items: list[StrictInt] = Field(min_length=9, max_length=9, description="Items 1-9, each 0-3")
 
     @field_validator("items")
@@ -187,8 +170,7 @@ class Phq9(Strict):
 
 
 class Gad7(Strict):
-    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [2, 1, 2, 1, 1, 0, 1]})
-    administered_by: Signer
+    model_config = _strict({"items": [2, 1, 2, 1, 1, 0, 1]})
     items: list[StrictInt] = Field(min_length=7, max_length=7, description="Items 1-7, each 0-3")
 
     @field_validator("items")
@@ -198,8 +180,7 @@ class Gad7(Strict):
 
 
 class AuditC(Strict):
-    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "items": [3, 1, 1], "sex": "female"})
-    administered_by: Signer
+    model_config = _strict({"items": [3, 1, 1], "sex": "female"})
     items: list[StrictInt] = Field(min_length=3, max_length=3, description="Items 1-3, each 0-4")
     sex: Sex = Field(description="Selects the positive cut-off: >= 4 for men, >= 3 for women")
 
@@ -210,16 +191,13 @@ class AuditC(Strict):
 
 
 class Dast10(Strict):
-    model_config = _strict({"administered_by": SIGNER_EXAMPLE,
-                            "answers": [True, False, True, False, True, False, False, False, False, False]})
-    administered_by: Signer
+    model_config = _strict({"answers": [True, False, True, False, True, False, False, False, False, False]})
     answers: list[StrictBool] = Field(min_length=10, max_length=10,
                                 description="Items 1-10, yes = true (item 3 is reverse-scored)")
 
 
 class CssrsScreener(Strict):
-    model_config = _strict({"administered_by": SIGNER_EXAMPLE, "q1": True, "q2": False, "q6": False})
-    administered_by: Signer
+    model_config = _strict({"q1": True, "q2": False, "q6": False})
     q1: StrictBool = Field(description="Wished you were dead (past month)")
     q2: StrictBool = Field(description="Thoughts of killing yourself (past month)")
     q3: StrictBool | None = Field(default=None, description="How (method); asked only if q2 is yes")
@@ -250,6 +228,7 @@ class Override(Strict):
 
 
 class CompleteAssessment(Strict):
-    model_config = _strict({"signer": SIGNER_EXAMPLE})
-    signer: Signer = Field(description="The clinician or psychiatrist who completes the assessment")
+    """Completed by the caller: a token with the clinician or psychiatrist role."""
+
+    model_config = _strict()
     override: Override | None = Field(default=None, description="Override the rules' level of care, with why")

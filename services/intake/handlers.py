@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.base import Actor
 from services.contracts.codes import (
     AssessmentKind,
     AttendanceMode,
@@ -39,7 +40,9 @@ from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
 from services.privacy.ports import KeyManagement, ShreddedKey
 from services.privacy.sealing import goal_field, seal
+from services.web.refusals import Conflict, NotFound, NotPermitted, Rejected
 
+from .actors import staff_role
 from .commands import (
     AuditC,
     CompleteAssessment,
@@ -49,7 +52,6 @@ from .commands import (
     OpenAssessment,
     Phq9,
     ReceiveReferral,
-    Signer,
     Strict,
 )
 from .domain import asam
@@ -64,7 +66,6 @@ from .domain.sections import (
     check_may_sign,
     missing_for_completion,
 )
-from .refusals import Conflict, Incomplete, NotPermitted, UnknownAssessment, UnknownParticipant
 from .tables import (
     AdditionalInstrumentAnswer,
     Assessment,
@@ -76,6 +77,18 @@ from .tables import (
 )
 
 log = get_logger(__name__)
+
+class UnknownParticipant(NotFound):
+    pass
+
+
+class UnknownAssessment(NotFound):
+    pass
+
+
+class Incomplete(Rejected):
+    """The assessment lacks required sections or instruments; names them."""
+
 
 AWAITING, ADMITTED, REFERRED_OUT = "awaiting_assessment", "admitted", "referred_out"
 
@@ -175,11 +188,16 @@ async def _open(session: AsyncSession, assessment_id: str) -> Assessment:
     return assessment
 
 
-def _check_role(section: Section, signer: Signer) -> None:
+def _check_role(section: Section, by: Actor) -> None:
+    """The sign-off rule (domain/sections.py) on the role the caller's token acts in."""
+    role = staff_role(by.role)
+    if role is None:
+        raise NotPermitted(f"a {by.role} may not sign the {section.value} section", section=section.value,
+                           role=by.role)
     try:
-        check_may_sign(section, signer.role)
+        check_may_sign(section, role)
     except WrongRole as exc:
-        raise NotPermitted(str(exc), section=section.value, role=signer.role.value) from None
+        raise NotPermitted(str(exc), section=section.value, role=by.role) from None
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -190,32 +208,32 @@ async def _section(session: AsyncSession, assessment_id: str, section: Section) 
         AssessmentSection.assessment_id == assessment_id, AssessmentSection.section == section))
 
 
-async def record_section(session: AsyncSession, assessment_id: str, section: Section, cmd: Strict) -> AssessmentSection:
-    """Record (or, until signed, correct) one discipline's section."""
+async def record_section(session: AsyncSession, assessment_id: str, section: Section, cmd: Strict,
+                         by: Actor) -> AssessmentSection:
+    """Record (or, until signed, correct) one discipline's section, by someone whose role may sign it."""
     await _open(session, assessment_id)
-    signer: Signer = cmd.signer  # type: ignore[attr-defined]
-    _check_role(section, signer)
-    content = cmd.model_dump(mode="json", exclude={"signer"})
+    _check_role(section, by)
+    content = cmd.model_dump(mode="json")
     row = await _section(session, assessment_id, section)
     if row is not None and row.signed_at is not None:
         raise Conflict(f"the {section.value} section is signed and can no longer change")
     if row is None:
         row = AssessmentSection(assessment_id=assessment_id, section=section, content=content,
-                                recorded_by=signer.staff_id, recorded_at=_now())
+                                recorded_by=by.id, recorded_at=_now())
         session.add(row)
     else:
-        row.content, row.recorded_by, row.recorded_at = content, signer.staff_id, _now()
+        row.content, row.recorded_by, row.recorded_at = content, by.id, _now()
     return row
 
 
-async def sign_section(session: AsyncSession, assessment_id: str, section: Section, signer: Signer) -> AssessmentSection:
+async def sign_section(session: AsyncSession, assessment_id: str, section: Section, by: Actor) -> AssessmentSection:
     await _open(session, assessment_id)
-    _check_role(section, signer)
+    _check_role(section, by)
     row = await _section(session, assessment_id, section)
     if row is None:
         raise Conflict(f"the {section.value} section has not been recorded yet")
     if row.signed_at is None:  # signing twice changes nothing
-        row.signed_by, row.signed_role, row.signed_at = signer.staff_id, signer.role.value, _now()
+        row.signed_by, row.signed_role, row.signed_at = by.id, by.role, _now()
     return row
 
 
@@ -250,27 +268,27 @@ class Scored:
 
 
 async def score_instrument(session: AsyncSession, outbox: Outbox, assessment_id: str, instrument: Instrument,
-                           cmd: InstrumentCommand) -> Scored:
-    """Score one instrument; a safety finding is its own event, at once, before the
+                           cmd: InstrumentCommand, by: Actor) -> Scored:
+    """Score one instrument, administered by ``by``; a safety finding is its own event, at once, before the
     assessment completes (one per instrument; re-scoring raises another only when worse).
     An answer after the assessment completed is never refused: it is kept as an additional
     answer and its safety finding flagged (docs/safety.md); the decision stands."""
     existing = await session.get(Assessment, assessment_id)
     if existing is not None and existing.status == "completed":
-        return await _additional_answer(session, outbox, existing, instrument, cmd)
+        return await _additional_answer(session, outbox, existing, instrument, cmd, by)
     assessment = await _open(session, assessment_id)
     now = _now()
     result, finding = _score(instrument, cmd, now)
-    answers = cmd.model_dump(mode="json", exclude={"administered_by"})
+    answers = cmd.model_dump(mode="json")
     row = await session.scalar(select(InstrumentResponse).where(
         InstrumentResponse.assessment_id == assessment_id, InstrumentResponse.instrument == instrument))
     if row is None:
         session.add(InstrumentResponse(assessment_id=assessment_id, instrument=instrument, answers=answers,
                                        total=result.total, band=result.band,
-                                       administered_by=cmd.administered_by.staff_id, scored_at=now))
+                                       administered_by=by.id, scored_at=now))
     else:
         row.answers, row.total, row.band, row.scored_at = answers, result.total, result.band, now
-        row.administered_by = cmd.administered_by.staff_id
+        row.administered_by = by.id
     flag = None
     if finding is not None:
         raised = (await session.scalars(select(SafetyFlag.severity).where(
@@ -303,14 +321,14 @@ async def _raise_flag(session: AsyncSession, outbox: Outbox, assessment: Assessm
 
 
 async def _additional_answer(session: AsyncSession, outbox: Outbox, assessment: Assessment,
-                             instrument: Instrument, cmd: InstrumentCommand) -> Scored:
+                             instrument: Instrument, cmd: InstrumentCommand, by: Actor) -> Scored:
     now = _now()
     result, finding = _score(instrument, cmd, now)
     flag = await _raise_flag(session, outbox, assessment, instrument, finding, now) if finding else None
     session.add(AdditionalInstrumentAnswer(
-        assessment_id=assessment.id, instrument=instrument, answers=cmd.model_dump(mode="json", exclude={
-            "administered_by"}), total=result.total, band=result.band,
-        administered_by=cmd.administered_by.staff_id, received_at=now, safety_flag_id=flag.id if flag else None))
+        assessment_id=assessment.id, instrument=instrument, answers=cmd.model_dump(mode="json"),
+        total=result.total, band=result.band, administered_by=by.id, received_at=now,
+        safety_flag_id=flag.id if flag else None))
     return Scored(result, flag, additional=True)
 
 
@@ -379,7 +397,8 @@ async def evaluate(session: AsyncSession, assessment: Assessment) -> Evaluation:
     findings = set(clinical["findings"]) | {
         f.value for f in derived_findings(scores, safety, ratings[asam.Dimension.RECOVERY_ENVIRONMENT])}
     signatures = tuple(SectionSignature(section=r.section, staff_id=r.signed_by, role=r.signed_role,
-                                        signed_at=r.signed_at) for r in own_rows)
+                                        signed_at=r.signed_at, actor=Actor(id=r.signed_by, role=r.signed_role))
+                       for r in own_rows)
     return Evaluation(scores, safety, ratings, recommend(ratings, safety, support), tuple(sorted(findings)),
                       sections, signatures, tuple(f.id for f in flags))
 
@@ -397,11 +416,12 @@ def _sealed_goals(keys: KeyManagement, participant_id: str, assessment_id: str,
 
 
 async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_id: str,
-                              cmd: CompleteAssessment, keys: KeyManagement) -> tuple[Assessment, Decision]:
+                              cmd: CompleteAssessment, keys: KeyManagement, by: Actor) -> tuple[Assessment, Decision]:
+    """Completed by ``by`` (the caller), whose role must be one of DECIDING_ROLES."""
     assessment = await _open(session, assessment_id)
-    if cmd.signer.role not in DECIDING_ROLES:
-        raise NotPermitted(f"a {cmd.signer.role.value} may not complete an assessment; it needs one of: "
-                           + ", ".join(sorted(r.value for r in DECIDING_ROLES)), role=cmd.signer.role.value)
+    if staff_role(by.role) not in DECIDING_ROLES:
+        raise NotPermitted(f"a {by.role} may not complete an assessment; it needs one of: "
+                           + ", ".join(sorted(r.value for r in DECIDING_ROLES)), role=by.role)
     ev = await evaluate(session, assessment)
     override = cmd.override
     try:
@@ -420,7 +440,7 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
     goals = await asyncio.to_thread(  # the key store is a file shared by the deployment: off the loop
         _sealed_goals, keys, participant.id, assessment.id, ev.sections[Section.CLINICAL_INTERVIEW].get("goals", []))
     psychosocial = ev.sections[Section.PSYCHOSOCIAL]
-    assessment.status, assessment.completed_at, assessment.completed_by = "completed", now, cmd.signer.staff_id
+    assessment.status, assessment.completed_at, assessment.completed_by = "completed", now, by.id
     assessment.scores = [s.model_dump(mode="json") for s in scores]
     assessment.findings = list(ev.findings)
     assessment.dimensions = {d.value: r for d, r in ev.ratings.items()}
@@ -429,7 +449,7 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
     assessment.admitted = decision.admit_to_iop
     if (decision.overridden or decision.confirmed) and override:  # a confirmation is kept like an override
         assessment.override_reason_code, assessment.override_note = override.reason_code, override.note or None
-        assessment.overridden_by = cmd.signer.staff_id
+        assessment.overridden_by = by.id
     ctx = _ctx(participant)
     outbox.add(AssessmentCompleted(
         participant_id=participant.id, assessment_id=assessment.id, referral_id=referral.id,
@@ -444,9 +464,9 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
         dimensions=tuple(DimensionRating(dimension=d, rating=r) for d, r in ev.ratings.items()),
         rationale_codes=ev.rule.rationale,
         override=LevelOfCareOverride(rule_level_of_care=ev.rule.level, reason_code=override.reason_code,
-                                     overridden_by=cmd.signer.staff_id) if decision.overridden and override else None,
+                                     overridden_by=by.id) if decision.overridden and override else None,
         safety_flag_ids=ev.flag_ids, signatures=ev.signatures,
-        confirmed_by=cmd.signer.staff_id if decision.confirmed else None), ctx)
+        confirmed_by=by.id if decision.confirmed else None, completed_by=by), ctx)
     if kind is AssessmentKind.INITIAL:
         referral.status = ADMITTED if decision.admit_to_iop else REFERRED_OUT
         if not decision.admit_to_iop:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.clinical_safety.recording import SafetyFlagColumns
 from services.eventing.database import UtcDateTime, utcnow
+from services.web.idempotency import IdempotentRequestRow
 
 
 class IntakeBase(DeclarativeBase):
@@ -131,15 +132,8 @@ class AdditionalInstrumentAnswer(IntakeBase):
     safety_flag_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-class IdempotentRequest(IntakeBase):
-    """A request made with an ``Idempotency-Key``: its fingerprint and the answer given,
-    stored in the transaction of its effects, so a retry gets the same answer and
-    creates nothing twice."""
+class IdempotentRequest(IdempotentRequestRow, IntakeBase):
+    """A command made with an ``Idempotency-Key``: its fingerprint and the answer given, stored
+    in the transaction of its effects (services/web/idempotency.py)."""
 
     __tablename__ = "idempotent_requests"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

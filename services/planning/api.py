@@ -1,34 +1,34 @@
 """Planning's HTTP routes: read a plan with its history, progress and reviews (and the goals
 in the participant's words, opened from their sealed copy); revise, sign, mark goals met,
-request a review, resolve a safety flag. Each needs a bearer token whose role grants it and
-sees only plans of participants in the token's tenant and programs (404 otherwise); each access
-is audited. The signer ({staff_id}, or the participant's id with a role) is still taken from
-the request body."""
+request a review, resolve a safety flag. Each command goes through the command layer
+(services/web/commands.py: authorized, scoped, one unit of work, refusals answered as
+documented, ``Idempotency-Key`` honoured). Each route needs a bearer token whose role grants it
+and sees only plans of participants in the token's tenant and programs (404 otherwise); each
+access is audited. Who acts is the token's subject (``access.actor``), never a body field. A
+participant reads and signs their own plan only, in their own session (``/me/...``: the token's
+``participant_id``)."""
 
 import asyncio
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.base import Id
+from services.contracts.codes import SignerRole
+from services.contracts.sealed import SealedValue
+from services.eventing.logging import get_logger
+from services.eventing.runtime import UnitOfWork
+from services.privacy.ports import KeyManagement
+from services.privacy.sealing import Availability, goal_field, open_for_display
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
-
-from services.contracts.sealed import SealedValue
-from services.privacy.ports import KeyManagement
-from services.eventing.logging import get_logger
-from services.privacy.sealing import Availability, goal_field, open_for_display
-
-from services.contracts.base import Id
+from services.web.commands import Command, Commands
 from services.web.error_responses import errors
 
-from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
+from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignOwnPlan, SignPlan
 from .handlers import (
-    PlanConflict,
-    PlanRejected,
     ReviewHeld,
-    UnknownGoal,
     UnknownPlan,
     UnknownSafetyFlag,
     mark_goal_met,
@@ -41,6 +41,7 @@ from .handlers import (
 from .tables import (
     CarePlanState,
     GoalWords,
+    IdempotentRequest,
     ParkedInput,
     PlanSignatureRecord,
     PlanVersion,
@@ -50,6 +51,7 @@ from .tables import (
 
 router = APIRouter(tags=["planning"])
 log = get_logger(__name__)
+commands = Commands(IdempotentRequest)
 COMMAND_ERRORS = errors(404, 409)  # and 422 with the reasons (declared for every route with input)
 
 
@@ -61,6 +63,17 @@ async def _plan_in_scope(s: AsyncSession, access: Access, plan_id: str) -> None:
     access.resource = f"plan:{plan_id}"
 
 
+async def _own_plan(s: AsyncSession, access: Access, plan_id: str) -> None:
+    """A participant's own plan: the token's participant_id is the plan's participant, in the
+    token's tenant; any other plan is the same 404 as one that does not exist."""
+    v = await s.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan_id).limit(1))
+    own = access.principal.participant_id
+    if v is None or own is None or v.participant_id != own or v.tenant_id != access.tenant:
+        raise UnknownPlan(plan_id)
+    access.saw(v.participant_id, v.program_id)
+    access.resource = f"plan:{plan_id}"
+
+
 async def _participant_in_scope(s: AsyncSession, access: Access, participant_id: str,
                                 not_found: Exception | None = None) -> None:
     """The participant's plans decide their tenant and program (planning knows no one else)."""
@@ -69,23 +82,6 @@ async def _participant_in_scope(s: AsyncSession, access: Access, participant_id:
     if v is None or not access.admits(participant_id, v.tenant_id, v.program_id):
         raise not_found or HTTPException(404, f"no plan for participant: {participant_id}")
     access.resource = f"participant:{participant_id}"
-
-
-async def _command(request: Request, guard, fn, *args):
-    """Run one command in a unit of work (``guard``: the caller's scope, checked first) and map
-    its refusals to HTTP statuses."""
-    try:
-        async with request.app.state.runtime.unit_of_work() as uow:
-            await guard(uow.session)
-            return await fn(uow.session, uow.outbox, *args)
-    except (UnknownPlan, UnknownGoal, UnknownSafetyFlag) as exc:
-        raise HTTPException(404, str(exc).strip("'\"")) from None
-    except PlanConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    except PlanRejected as exc:
-        raise HTTPException(422, {"reasons": exc.reasons}) from None
-    except IntegrityError:  # a concurrent edit wrote the same next version first
-        raise HTTPException(409, "the plan was changed concurrently: reload and edit the current version") from None
 
 
 def _review(held: ReviewHeld | None) -> dict | None:
@@ -118,6 +114,28 @@ async def get_plan(participant_id: Id, request: Request,
     is shredded the goal is still there, its words ``null`` with ``words_status: shredded``."""
     async with request.app.state.runtime.db.sessions() as s:
         await _participant_in_scope(s, access, participant_id)
+    return await _plan_of(request, participant_id)
+
+
+@router.get("/me/plan", responses=errors(404))
+async def get_own_plan(request: Request, access: Access = authorized(Permission.PLAN_READ_OWN, "plan.read_own")
+                       ) -> dict:
+    """The participant's own plan, in their own session (the token's participant_id): as the care
+    team sees it."""
+    own = access.principal.participant_id
+    if own is None:
+        raise HTTPException(404, "the token names no participant")
+    async with request.app.state.runtime.db.sessions() as s:
+        v = await s.scalar(select(PlanVersion).where(PlanVersion.participant_id == own).limit(1))
+    if v is None or v.tenant_id != access.tenant:
+        raise HTTPException(404, "no plan for the token's participant")
+    access.saw(own, v.program_id)
+    access.resource = f"participant:{own}"
+    return await _plan_of(request, own)
+
+
+async def _plan_of(request: Request, participant_id: str) -> dict:
+    async with request.app.state.runtime.db.sessions() as s:
         versions = (await s.scalars(select(PlanVersion).where(PlanVersion.participant_id == participant_id)
                                     .order_by(PlanVersion.created_at, PlanVersion.version))).all()
         if not versions:
@@ -139,7 +157,8 @@ async def get_plan(participant_id: Id, request: Request,
     return {
         "plan": current.body | signed | {"goals": goals},
         "status": state.status if state else None,
-        "signatures": [{"role": x.role, "signer_id": x.signer_id, "signed_at": x.signed_at.isoformat()}
+        "signatures": [{"role": x.role, "signer_id": x.signer_id, "signed_at": x.signed_at.isoformat(),
+                        "kind": x.kind, "recorded_by": {"id": x.actor_id, "role": x.actor_role} if x.actor_id else None}
                        for x in signatures],
         "history": [{"plan_id": v.plan_id, "version": v.version, "reason_code": v.reason_code,
                      "created_at": v.created_at.isoformat()} for v in versions],
@@ -160,46 +179,72 @@ async def get_plan(participant_id: Id, request: Request,
 
 
 @router.post("/plans/{plan_id}/revisions", status_code=201, responses=COMMAND_ERRORS)
-async def post_revision(plan_id: Id, body: RevisePlan, request: Request,
-                        access: Access = authorized(Permission.PLAN_WRITE, "plan.revise")) -> dict:
-    """A new version of the plan (PlanRevised). 409 when `base_version` is superseded;
-    422 with the reasons when the plan would leave the level's bounds or stop being holistic."""
-    revised = await _command(request, lambda s: _plan_in_scope(s, access, plan_id), revise_plan, plan_id, body)
-    return {"plan_id": plan_id, "version": revised.plan_version, "reason_code": revised.reason_code,
-            "weekly_hours_target": revised.weekly_hours_target}
+async def post_revision(plan_id: Id, body: RevisePlan,
+                        cmd: Command = commands.authorized(Permission.PLAN_WRITE, "plan.revise")):
+    """A new version of the plan (PlanRevised), revised by the caller. 409 when `base_version` is
+    superseded; 422 with the reasons when the plan would leave the level's bounds or stop being holistic."""
+    async def act(uow: UnitOfWork) -> dict:
+        revised = await revise_plan(uow.session, uow.outbox, plan_id, body, cmd.access.actor)
+        return {"plan_id": plan_id, "version": revised.plan_version, "reason_code": revised.reason_code,
+                "weekly_hours_target": revised.weekly_hours_target, "revised_by": cmd.access.actor.model_dump()}
+    return await cmd.run(act, body=body, scope=lambda s: _plan_in_scope(s, cmd.access, plan_id))
 
 
-@router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201, responses=COMMAND_ERRORS)
-async def post_signature(plan_id: Id, version: int, body: SignPlan, request: Request,
-                         access: Access = authorized(Permission.PLAN_WRITE, "plan.sign")) -> dict:
-    """The clinician's or the participant's signature on the current version (PlanSigned)."""
-    status = await _command(request, lambda s: _plan_in_scope(s, access, plan_id), sign_plan, plan_id, version, body)
-    return {"plan_id": plan_id, "version": version, **status}
+@router.post("/plans/{plan_id}/versions/{version}/signatures", status_code=201, responses=errors(403, 404, 409))
+async def post_signature(plan_id: Id, version: int, body: SignPlan,
+                         cmd: Command = commands.authorized(Permission.PLAN_WRITE, "plan.sign")):
+    """The caller's signature as the clinician on the current version (``role: clinician``), or the
+    participant's signature on paper that the caller witnessed (``role: participant, kind:
+    witnessed_paper_signature``: it counts as the participant's signature, recorded and published
+    as witnessed, with the caller as ``attested_by``). PlanSigned. A clinician's token never
+    gives the participant's own signature (403): the participant signs in their own session."""
+    async def act(uow: UnitOfWork) -> dict:
+        status = await sign_plan(uow.session, uow.outbox, plan_id, version, body, cmd.access.actor)
+        return {"plan_id": plan_id, "version": version, **status}
+    return await cmd.run(act, body=body, scope=lambda s: _plan_in_scope(s, cmd.access, plan_id))
+
+
+@router.post("/me/plans/{plan_id}/versions/{version}/signature", status_code=201, responses=COMMAND_ERRORS)
+async def post_own_signature(plan_id: Id, version: int, body: SignOwnPlan | None = None,
+                             cmd: Command = commands.authorized(Permission.PLAN_SIGN_OWN, "plan.sign_own")):
+    """The participant signs their own plan, in their own session: the token's participant_id
+    must be the plan's participant (404 for any other plan). PlanSigned."""
+    own = cmd.access.principal.participant_id
+
+    async def act(uow: UnitOfWork) -> dict:
+        status = await sign_plan(uow.session, uow.outbox, plan_id, version, SignPlan(role=SignerRole.PARTICIPANT),
+                                 cmd.access.actor, own_participant=own)
+        return {"plan_id": plan_id, "version": version, **status}
+    return await cmd.run(act, body=body, scope=lambda s: _own_plan(s, cmd.access, plan_id))
 
 
 @router.post("/plans/{plan_id}/goals/{goal_id}/met", responses=COMMAND_ERRORS)
-async def post_goal_met(plan_id: Id, goal_id: Id, body: MarkGoalMet, request: Request,
-                        access: Access = authorized(Permission.PLAN_WRITE, "plan.goal_met")) -> dict:
-    """Marks a goal met and reviews progress (ProgressReviewed)."""
-    return {"goal_id": goal_id, "met": True,
-            "review": _review(await _command(request, lambda s: _plan_in_scope(s, access, plan_id),
-                                             mark_goal_met, plan_id, goal_id, body))}
+async def post_goal_met(plan_id: Id, goal_id: Id, body: MarkGoalMet | None = None,
+                        cmd: Command = commands.authorized(Permission.PLAN_WRITE, "plan.goal_met")):
+    """Marks a goal met, as recorded by the caller, and reviews progress (ProgressReviewed)."""
+    async def act(uow: UnitOfWork) -> dict:
+        held = await mark_goal_met(uow.session, uow.outbox, plan_id, goal_id, cmd.access.actor)
+        return {"goal_id": goal_id, "met": True, "review": _review(held)}
+    return await cmd.run(act, body=body, scope=lambda s: _plan_in_scope(s, cmd.access, plan_id))
 
 
 @router.post("/plans/{plan_id}/reviews", status_code=201, responses=COMMAND_ERRORS)
-async def post_review(plan_id: Id, body: RequestReview, request: Request,
-                      access: Access = authorized(Permission.PLAN_WRITE, "plan.review")) -> dict:
-    """A clinician's request for a progress review now (ProgressReviewed, and StepUpRecommended or
+async def post_review(plan_id: Id, body: RequestReview | None = None,
+                      cmd: Command = commands.authorized(Permission.PLAN_WRITE, "plan.review")):
+    """The caller's request for a progress review now (ProgressReviewed, and StepUpRecommended or
     ReadyForStepDown when that is the decision)."""
-    return _review(await _command(request, lambda s: _plan_in_scope(s, access, plan_id), request_review,
-                                  plan_id, body))
+    async def act(uow: UnitOfWork) -> dict | None:
+        return _review(await request_review(uow.session, uow.outbox, plan_id, cmd.access.actor))
+    return await cmd.run(act, body=body, scope=lambda s: _plan_in_scope(s, cmd.access, plan_id))
 
 
 @router.post("/participants/{participant_id}/safety-flags/{flag_id}/resolution", responses=COMMAND_ERRORS)
-async def post_flag_resolution(participant_id: Id, flag_id: Id, body: ResolveSafetyFlag, request: Request,
-                               access: Access = authorized(Permission.PLAN_WRITE, "safety_flag.resolve")) -> dict:
-    """A clinician closes a safety flag raised by intake; the plan is reviewed again."""
+async def post_flag_resolution(participant_id: Id, flag_id: Id, body: ResolveSafetyFlag | None = None,
+                               cmd: Command = commands.authorized(Permission.PLAN_WRITE, "safety_flag.resolve")):
+    """The caller closes a safety flag raised by intake; the plan is reviewed again."""
     unknown = UnknownSafetyFlag(f"participant {participant_id} has no safety flag {flag_id}")
-    held = await _command(request, lambda s: _participant_in_scope(s, access, participant_id, unknown),
-                          resolve_safety_flag, participant_id, flag_id, body)
-    return {"flag_id": flag_id, "open": False, "review": _review(held)}
+
+    async def act(uow: UnitOfWork) -> dict:
+        held = await resolve_safety_flag(uow.session, uow.outbox, participant_id, flag_id, cmd.access.actor)
+        return {"flag_id": flag_id, "open": False, "review": _review(held)}
+    return await cmd.run(act, body=body, scope=lambda s: _participant_in_scope(s, cmd.access, participant_id, unknown))

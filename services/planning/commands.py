@@ -1,11 +1,15 @@
 """The requests clinicians and participants make of planning, as validated models (the API's
-request bodies). The caller is authenticated by their token; who signs or acts is still taken from the body."""
+request bodies). Who revises, signs, records a goal met, asks for a review or resolves a flag is
+the caller's token (``Access.actor``): no body names anyone, and a body that still sends
+``revised_by``, ``signer_id``, ``recorded_by``, ``requested_by`` or ``resolved_by`` is refused
+(422 naming the field)."""
 
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from services.contracts.base import Id
 from services.contracts.codes import AttendanceMode, Discipline, Modality, SignerRole, WellbeingDomain
+from services.contracts.events_planning import PlanSignatureKind
 from services.web.request_types import Window
 
 CODE = r"^[a-z0-9_]{1,64}$"
@@ -15,10 +19,6 @@ class Strict(BaseModel):
     """Unknown fields are refused (422 naming them); numbers must be JSON numbers, not strings."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Staff(Strict):
-    staff_id: Id
 
 
 class InterventionChange(Strict):
@@ -36,7 +36,6 @@ class RevisePlan(Strict):
     base_version: StrictInt = Field(ge=1, description="The version this edit was made on (optimistic concurrency)")
     reason_code: str = Field(pattern=CODE, description="Why, as a code, e.g. 'review_revise', 'participant_request'")
     note: str | None = Field(default=None, max_length=4000, description="Kept in planning; never put in events")
-    revised_by: Staff
     interventions: list[InterventionChange] | None = Field(default=None, max_length=30)
     availability: list[Window] | None = Field(default=None, min_length=1, max_length=21)
     attendance_mode: AttendanceMode | None = None
@@ -50,17 +49,30 @@ class RevisePlan(Strict):
 
 
 class SignPlan(Strict):
-    role: SignerRole
-    signer_id: Id = Field(description="Staff id of the clinician, or the participant's id")
+    """A clinician's signature (``role: clinician``), or the participant's signature on paper that
+    the clinician witnessed (``role: participant, kind: witnessed_paper_signature``). A participant
+    signs in their own session (``POST /me/plans/{plan_id}/versions/{version}/signature``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"role": "clinician"}, {"role": "participant", "kind": "witnessed_paper_signature"}]})
+    role: SignerRole = Field(description="Whose signature: the clinician's own, or the participant's")
+    kind: PlanSignatureKind = Field(
+        default=PlanSignatureKind.OWN_SESSION,
+        description="own_session for the clinician's own signature; witnessed_paper_signature for the "
+                    "participant's signature on paper, witnessed and recorded by the clinician")
+
+
+class SignOwnPlan(Strict):
+    """The participant's own signature: no body needed (an empty object is accepted)."""
 
 
 class MarkGoalMet(Strict):
-    recorded_by: Staff
+    """Recorded by the caller: no body needed (an empty object is accepted)."""
 
 
 class RequestReview(Strict):
-    requested_by: Staff
+    """Asked for by the caller: no body needed (an empty object is accepted)."""
 
 
 class ResolveSafetyFlag(Strict):
-    resolved_by: Staff
+    """Resolved by the caller: no body needed (an empty object is accepted)."""

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.base import Actor
 from services.contracts.codes import AssessmentKind, Instrument, ReviewDecision, RiskSeverity, SignerRole
 from services.contracts.envelope import EventContext
 from services.contracts.events_intake import AssessmentCompleted, AssessmentSafetyFlagResolved, SafetyRiskFlagged
@@ -18,6 +19,7 @@ from services.contracts.events_planning import (
     PlannedIntervention,
     PlanRevised,
     PlanSignature,
+    PlanSignatureKind,
     PlanSigned,
     ProgressReviewed,
     ReadyForStepDown,
@@ -29,8 +31,9 @@ from services.eventing.consumer import HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
+from services.web.refusals import Conflict, NotFound, NotPermitted, Rejected
 
-from .commands import MarkGoalMet, RequestReview, ResolveSafetyFlag, RevisePlan, SignPlan
+from .commands import RevisePlan, SignPlan
 from .domain.intensity import plan_problems_with, weekly_hours
 from .domain.plan_rules import GROUP_MODALITIES, draft_plan
 from .domain.progress_review import ReviewInputs, ReviewOutcome, review
@@ -56,28 +59,33 @@ class UnknownParticipant(LookupError):
     """An event about a participant planning has no plan for: dead-lettered with this reason."""
 
 
-class UnknownPlan(LookupError):
+class UnknownPlan(NotFound):
+    def __init__(self, plan_id: str):
+        super().__init__(f"unknown plan: {plan_id}")
+
+
+class UnknownGoal(NotFound):
     pass
 
 
-class UnknownGoal(LookupError):
+class UnknownSafetyFlag(NotFound):
     pass
 
 
-class UnknownSafetyFlag(LookupError):
-    pass
-
-
-class PlanConflict(ValueError):
+class PlanConflict(Conflict):
     """The edit is on a superseded version, or the plan is closed (HTTP 409)."""
 
 
-class PlanRejected(ValueError):
-    """The plan would break the program's rules, e.g. hours outside the level's bounds (HTTP 422)."""
+class PlanRejected(Rejected):
+    """The plan would break the program's rules, e.g. hours outside the level's bounds (HTTP 422,
+    ``{"detail": {"reasons": [...]}}``)."""
 
     def __init__(self, reasons: list[str]):
         super().__init__("; ".join(reasons))
         self.reasons = reasons
+
+    def body(self) -> dict:
+        return {"detail": {"reasons": self.reasons}}
 
 
 @dataclass(frozen=True)
@@ -270,7 +278,7 @@ async def on_safety_flag_resolved(ctx: HandlerContext, event: AssessmentSafetyFl
 
 
 async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanState, trigger: str,
-                      ctx: EventContext, *, requested_by: str | None = None,
+                      ctx: EventContext, *, requested_by: str | Actor | None = None,
                       only_on_change: bool = False) -> ReviewHeld | None:
     """Review the plan's progress; ProgressReviewed for every review held, StepUpRecommended or
     ReadyForStepDown when that is the decision. With ``only_on_change`` (attendance) a review
@@ -293,10 +301,13 @@ async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanStat
     if only_on_change and outcome.decision is previous:
         return None
     review_id = new_id("rev")
+    by = requested_by if isinstance(requested_by, Actor) else None
+    requested_by = by.id if by else requested_by
     session.add(ProgressReviewRecord(
         review_id=review_id, plan_id=state.plan_id, participant_id=state.participant_id, trigger=trigger,
         decision=outcome.decision, criteria_met=list(outcome.criteria_met),
-        reason_codes=list(outcome.reason_codes), requested_by=requested_by, reviewed_at=now))
+        reason_codes=list(outcome.reason_codes), requested_by=requested_by,
+        requested_by_role=by.role if by else None, reviewed_at=now))
     outbox.add(ProgressReviewed(
         participant_id=state.participant_id, plan_id=state.plan_id, review_id=review_id, reviewed_at=now,
         sessions_attended=state.sessions_attended, sessions_missed=state.sessions_missed,
@@ -306,7 +317,7 @@ async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanStat
         phq9_previous=state.phq9_previous, phq9_best=state.phq9_best,
         goals_met=len(state.goals_met), goals_total=goals_total, open_safety_flags=len(flags),
         criteria_met=outcome.criteria_met, reason_codes=outcome.reason_codes,
-        recommended_level_of_care=outcome.recommended_level), ctx)
+        recommended_level_of_care=outcome.recommended_level, requested_by=by), ctx)
     if outcome.decision is ReviewDecision.STEP_UP and previous is not ReviewDecision.STEP_UP:
         state.status = "step_up_recommended"
         outbox.add(StepUpRecommended(
@@ -345,7 +356,8 @@ def _review_dates(start: date, weeks: int, every_days: int) -> tuple[date, ...]:
     return tuple(start + timedelta(days=every_days * i) for i in range(1, weeks * 7 // every_days + 1))
 
 
-async def revise_plan(session: AsyncSession, outbox: Outbox, plan_id: str, cmd: RevisePlan) -> PlanRevised:
+async def revise_plan(session: AsyncSession, outbox: Outbox, plan_id: str, cmd: RevisePlan,
+                      by: Actor) -> PlanRevised:
     state, current = await _open_for_edit(session, plan_id)
     if cmd.base_version != current.version:
         raise PlanConflict(f"version {cmd.base_version} of plan {plan_id} is superseded by version "
@@ -384,37 +396,59 @@ async def revise_plan(session: AsyncSession, outbox: Outbox, plan_id: str, cmd: 
         # a changed plan is signed again by both
         "signed_by_clinician": False, "signed_by_participant": False,
         "revised_at": now, "reason_code": cmd.reason_code, "previous_version": current.version,
-        "revised_by": cmd.revised_by.staff_id})
+        "revised_by": by.id, "actor": by})
     session.add(PlanVersion(
         plan_id=plan_id, version=revised.plan_version, participant_id=state.participant_id,
         episode_id=state.episode_id, tenant_id=state.tenant_id, program_id=state.program_id,
         body=revised.model_dump(mode="json"), reason_code=cmd.reason_code, created_at=now))
     session.add(PlanRevisionNote(plan_id=plan_id, version=revised.plan_version,
-                                 staff_id=cmd.revised_by.staff_id, note=cmd.note))
+                                 staff_id=by.id, note=cmd.note))
     outbox.add(revised, EventContext.new(state.tenant_id, state.program_id))
     return revised
 
 
-async def sign_plan(session: AsyncSession, outbox: Outbox, plan_id: str, version: int,
-                    cmd: SignPlan) -> dict[str, bool]:
+async def sign_plan(session: AsyncSession, outbox: Outbox, plan_id: str, version: int, cmd: SignPlan,
+                    by: Actor, *, own_participant: str | None = None) -> dict[str, bool]:
+    """A signature on the current version. ``by`` is whose token records it:
+
+    - ``role: clinician`` (own_session): the clinician signs, ``signer_id`` = their subject;
+    - ``role: participant, kind: witnessed_paper_signature``: the participant signed on paper and
+      the clinician ``by`` attests it; it counts as the participant's signature;
+    - ``role: participant`` in their own session: only through the participant's own route,
+      which passes ``own_participant`` (the token's participant_id, already matched to the plan).
+    A clinician's token never gives the participant's own signature (403)."""
     state = await _state_for_command(session, plan_id)
     current = await current_version(session, plan_id)
     if version != current.version:
         raise PlanConflict(f"version {version} of plan {plan_id} is superseded by version {current.version}: "
                            "sign the current version")
-    if cmd.role is SignerRole.PARTICIPANT and cmd.signer_id != state.participant_id:
-        raise PlanRejected(["a participant signs their own plan: signer_id must be the plan's participant_id"])
+    witnessed = cmd.kind is PlanSignatureKind.WITNESSED_PAPER_SIGNATURE
+    if cmd.role is SignerRole.CLINICIAN:
+        if witnessed:
+            raise PlanRejected(["kind: a clinician signs in their own session; witnessed_paper_signature is "
+                                "for the participant's signature on paper"])
+        signer_id = by.id
+    elif own_participant is not None:
+        if own_participant != state.participant_id or witnessed:
+            raise UnknownPlan(plan_id)
+        signer_id = own_participant
+    elif not witnessed:
+        raise NotPermitted("a participant signs their own plan in their own session; a clinician who witnessed "
+                           "a signature on paper records it with kind witnessed_paper_signature", field="role")
+    else:
+        signer_id = state.participant_id
     existing = await session.get(PlanSignatureRecord, (plan_id, version, cmd.role.value))
     if existing is None:
         now = datetime.now(UTC)
-        session.add(PlanSignatureRecord(plan_id=plan_id, version=version, role=cmd.role.value,
-                                        signer_id=cmd.signer_id, signed_at=now))
+        session.add(PlanSignatureRecord(plan_id=plan_id, version=version, role=cmd.role.value, signer_id=signer_id,
+                                        signed_at=now, kind=cmd.kind.value, actor_id=by.id, actor_role=by.role))
         await session.flush()
     status = await signature_status(session, plan_id, version)
     if existing is None:
         outbox.add(PlanSigned(
             participant_id=state.participant_id, plan_id=plan_id, plan_version=version,
-            signature=PlanSignature(role=cmd.role, signer_id=cmd.signer_id, signed_at=now),
+            signature=PlanSignature(role=cmd.role, signer_id=signer_id, signed_at=now, kind=cmd.kind, actor=by,
+                                    attested_by=by if witnessed else None),
             **status), EventContext.new(state.tenant_id, state.program_id))
     return status
 
@@ -427,36 +461,36 @@ async def signature_status(session: AsyncSession, plan_id: str, version: int) ->
 
 
 async def mark_goal_met(session: AsyncSession, outbox: Outbox, plan_id: str, goal_id: str,
-                        cmd: MarkGoalMet) -> ReviewHeld:
+                        by: Actor) -> ReviewHeld:
     state, current = await _open_for_edit(session, plan_id)
     if goal_id not in {g["goal_id"] for g in current.body.get("goals", ())}:
         raise UnknownGoal(f"plan {plan_id} has no goal {goal_id}")
     if goal_id not in state.goals_met:
         state.goals_met = [*state.goals_met, goal_id]
     return await hold_review(session, outbox, state, "goal_met", EventContext.new(state.tenant_id, state.program_id),
-                             requested_by=cmd.recorded_by.staff_id)
+                             requested_by=by)
 
 
-async def request_review(session: AsyncSession, outbox: Outbox, plan_id: str, cmd: RequestReview) -> ReviewHeld:
+async def request_review(session: AsyncSession, outbox: Outbox, plan_id: str, by: Actor) -> ReviewHeld:
     state, _ = await _open_for_edit(session, plan_id)
     return await hold_review(session, outbox, state, "requested", EventContext.new(state.tenant_id, state.program_id),
-                             requested_by=cmd.requested_by.staff_id)
+                             requested_by=by)
 
 
 async def resolve_safety_flag(session: AsyncSession, outbox: Outbox, participant_id: str, flag_id: str,
-                              cmd: ResolveSafetyFlag) -> ReviewHeld | None:
+                              by: Actor) -> ReviewHeld | None:
     flag = await session.get(SafetyFlag, flag_id)
     if flag is None or flag.participant_id != participant_id:
         raise UnknownSafetyFlag(f"participant {participant_id} has no safety flag {flag_id}")
     if flag.resolved_at is None:
-        flag.resolved_at, flag.resolved_by = datetime.now(UTC), cmd.resolved_by.staff_id
+        flag.resolved_at, flag.resolved_by = datetime.now(UTC), by.id
         await session.flush()
     state = await _open_state(session, participant_id)
     if state is None:
         return None
     return await hold_review(session, outbox, state, "safety_flag_resolved",
                              EventContext.new(state.tenant_id, state.program_id),
-                             requested_by=cmd.resolved_by.staff_id)
+                             requested_by=by)
 
 
 HANDLERS = {

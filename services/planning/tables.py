@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.eventing.database import UtcDateTime, utcnow
+from services.web.idempotency import IdempotentRequestRow
 
 
 class PlanningBase(DeclarativeBase):
@@ -54,6 +55,10 @@ class PlanRevisionNote(PlanningBase):
 
 
 class PlanSignatureRecord(PlanningBase):
+    """A signature on one version: whose (``role``: clinician or participant; ``signer_id``: the
+    clinician's subject or the participant's id), how (``kind``), and whose token recorded it
+    (``actor_id``/``actor_role``; for a witnessed paper signature, the clinician who attests it)."""
+
     __tablename__ = "plan_signatures"
 
     plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -61,6 +66,9 @@ class PlanSignatureRecord(PlanningBase):
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
     signer_id: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    actor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class CarePlanState(PlanningBase):
@@ -125,6 +133,7 @@ class ProgressReviewRecord(PlanningBase):
     criteria_met: Mapped[list] = mapped_column(JSON, default=list)
     reason_codes: Mapped[list] = mapped_column(JSON, default=list)
     requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requested_by_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
     reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -140,3 +149,10 @@ class ParkedInput(PlanningBase):
     event_id: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(255))
     parked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class IdempotentRequest(IdempotentRequestRow, PlanningBase):
+    """A command made with an ``Idempotency-Key``: its fingerprint and the answer given, stored
+    in the transaction of its effects (services/web/idempotency.py)."""
+
+    __tablename__ = "idempotent_requests"

@@ -6,10 +6,17 @@ referral.create     intake POST /referrals                                      
 participant.read    intake GET /participants/{id} (ids, codes, scores)           the same
 assessment.read     intake GET an assessment, a participant's assessments        clinician, psychiatrist, case_manager
 assessment.write    intake open, record, sign, score, complete an assessment     clinician, psychiatrist, case_manager
+                    (which sections a role signs, and who completes: intake's
+                    sign-off rules, services/intake/domain/sections.py; the
+                    psychiatric/medical section needs psychiatrist)
 plan.read           planning GET /participants/{id}/plan                         clinician, psychiatrist, case_manager,
                                                                                  care_coordinator
-plan.write          planning revisions, signatures, goals met, reviews,          clinician, psychiatrist
+plan.write          planning revisions, the clinician's signature, a witnessed   clinician, psychiatrist
+                    paper signature of the participant, goals met, reviews,
                     safety-flag resolution
+plan.read_own       planning GET /me/plan: the participant's own plan only       participant
+plan.sign_own       planning POST /me/plans/{id}/versions/{v}/signature: the     participant
+                    participant signs their own plan, in their own session
 sessions.read       scheduling sessions, hours, iCalendar feeds, GET /calendar   clinician, psychiatrist, case_manager,
                                                                                  scheduler, care_coordinator
 attendance.write    scheduling check-in, attendance, cancellation of a session   clinician, case_manager, scheduler
@@ -33,7 +40,9 @@ Two roles beyond the people of the care team: ``workflow`` is the follow-up flow
 opening check-ins and checking grace windows, nothing else; ``privacy_officer`` reads the audit
 trail and erases a participant's sealed words (crypto-shredding), nothing else. ``operations``
 reads aggregates only, never a participant's record; a ``scheduler`` reads and changes sessions
-but never an assessment or a plan. /health, /metrics, /docs and the dashboard page need no token
+but never an assessment or a plan. A ``participant`` (a participant's own session: the token's
+``participant_id``) reads and signs their own plan, nothing else; no other role signs as them.
+/health, /metrics, /docs and the dashboard page need no token
 (no participant data)."""
 
 from enum import StrEnum
@@ -59,6 +68,8 @@ class Permission(StrEnum):
     ASSESSMENT_WRITE = "assessment.write"
     PLAN_READ = "plan.read"
     PLAN_WRITE = "plan.write"
+    PLAN_READ_OWN = "plan.read_own"
+    PLAN_SIGN_OWN = "plan.sign_own"
     SESSIONS_READ = "sessions.read"
     ATTENDANCE_WRITE = "attendance.write"
     AVAILABILITY_WRITE = "availability.write"
@@ -92,7 +103,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INTEGRATION_CLIENT: frozenset({P.REFERRAL_CREATE, P.PARTICIPANT_READ}),
     Role.WORKFLOW: frozenset({P.FOLLOW_UP_RUN}),
     Role.PRIVACY_OFFICER: frozenset({P.AUDIT_READ, P.PARTICIPANT_ERASE}),
-    Role.PARTICIPANT: frozenset(),  # signs their own plan (issue 14): permissions come with that route
+    Role.PARTICIPANT: frozenset({P.PLAN_READ_OWN, P.PLAN_SIGN_OWN}),  # their own plan only (participant_id)
 }
 
 

@@ -19,7 +19,6 @@ from .trust_support import ALL_ROLES, Journey, expired_token, foreign_token, tak
 pytestmark = pytest.mark.e2e
 
 TENANT_A, TENANT_B = "demo-network", "other-network"
-STAFF = {"staff_id": "staff-17"}
 FAKE = "p-doesnotexist0000"
 
 
@@ -51,7 +50,7 @@ def routes(j: Journey) -> list[Route]:
                   f"/assessments/{aid}/sections/{section}", content, aid),
             Route("intake", "POST", f"/assessments/{{assessment_id}}/sections/{section}/signature",
                   P.ASSESSMENT_WRITE, f"/assessments/{aid}/sections/{section}/signature",
-                  {"signer": content["signer"]}, aid))],
+                  {}, aid))],
         *[Route("intake", "POST", f"/assessments/{{assessment_id}}/instruments/{instrument}", P.ASSESSMENT_WRITE,
                 f"/assessments/{aid}/instruments/{instrument}", answers, aid)
           for instrument, answers in a["instruments"].items()],
@@ -67,15 +66,18 @@ def routes(j: Journey) -> list[Route]:
         Route("planning", "GET", "/participants/{participant_id}/plan", P.PLAN_READ, f"/participants/{pid}/plan",
               None, pid),
         Route("planning", "POST", "/plans/{plan_id}/revisions", P.PLAN_WRITE, f"/plans/{plan}/revisions",
-              {"base_version": 1, "reason_code": "x", "revised_by": STAFF, "expected_weeks": 12}, plan),
+              {"base_version": 1, "reason_code": "x", "expected_weeks": 12}, plan),
         Route("planning", "POST", "/plans/{plan_id}/versions/{version}/signatures", P.PLAN_WRITE,
-              f"/plans/{plan}/versions/1/signatures", {"role": "clinician", "signer_id": "staff-17"}, plan),
+              f"/plans/{plan}/versions/1/signatures", {"role": "clinician"}, plan),
+        Route("planning", "POST", "/me/plans/{plan_id}/versions/{version}/signature", P.PLAN_SIGN_OWN,
+              f"/me/plans/{plan}/versions/1/signature", {}, plan),
+        Route("planning", "GET", "/me/plan", P.PLAN_READ_OWN, "/me/plan"),
         Route("planning", "POST", "/plans/{plan_id}/goals/{goal_id}/met", P.PLAN_WRITE,
-              f"/plans/{plan}/goals/{j.goal_id}/met", {"recorded_by": STAFF}, plan),
+              f"/plans/{plan}/goals/{j.goal_id}/met", {}, plan),
         Route("planning", "POST", "/plans/{plan_id}/reviews", P.PLAN_WRITE, f"/plans/{plan}/reviews",
-              {"requested_by": STAFF}, plan),
+              {}, plan),
         Route("planning", "POST", "/participants/{participant_id}/safety-flags/{flag_id}/resolution", P.PLAN_WRITE,
-              f"/participants/{pid}/safety-flags/flag-x/resolution", {"resolved_by": STAFF}, pid),
+              f"/participants/{pid}/safety-flags/flag-x/resolution", {}, pid),
         Route("scheduling", "GET", "/participants/{participant_id}/sessions", P.SESSIONS_READ,
               f"/participants/{pid}/sessions", None, pid),
         Route("scheduling", "GET", "/participants/{participant_id}/hours", P.SESSIONS_READ,

@@ -139,20 +139,26 @@ def test_bad_requests_are_refused_with_the_reason(stack):
         pid = api.refer(http, stack.urls(), referral(15))["participant_id"]
         aid = http.post(f"{intake}/participants/{pid}/assessments", json={"kind": "initial"}).json()["assessment_id"]
         base = f"{intake}/assessments/{aid}"
-        wrong = {**body["sections"]["psychiatric_medical"], "signer": {"staff_id": "s-9", "role": "case_manager"}}
-        r = http.put(f"{base}/sections/psychiatric_medical", json=wrong)
-        assert r.status_code == 403 and "case_manager may not sign the psychiatric_medical section" in r.text
+        # who signs is the token: a body naming a signer is refused naming the field, and the
+        # psychiatric/medical section needs a psychiatrist's token (a case manager's may not)
+        forged = {**body["sections"]["psychiatric_medical"], "signer": {"staff_id": "s-9", "role": "psychiatrist"}}
+        r = http.put(f"{base}/sections/psychiatric_medical", json=forged)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "signer"]
+        with stack.client("case_manager") as case_manager:
+            r = case_manager.put(f"{base}/sections/psychiatric_medical", json=body["sections"]["psychiatric_medical"])
+            assert r.status_code == 403 and "psychiatric_medical" in r.text and "psychiatrist" in r.text
+            r = case_manager.post(f"{base}/completion", json={})
+            assert r.status_code == 403 and "may not complete" in r.text
         r = http.put(f"{base}/sections/psychosocial", json={**body["sections"]["psychosocial"], "shoe_size": 9})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "shoe_size"]
-        r = http.post(f"{base}/sections/psychosocial/signature", json={"signer": body["sections"]["psychosocial"]["signer"]})
+        r = http.post(f"{base}/sections/psychosocial/signature", json={})
         assert r.status_code == 409 and "not been recorded" in r.text
         r = http.post(f"{base}/instruments/cssrs_screener", json={**body["instruments"]["cssrs_screener"], "q2": True})
         assert r.status_code == 422 and "q3" in r.text
-        r = http.post(f"{base}/completion", json={"signer": {"staff_id": "s-1", "role": "case_manager"}})
-        assert r.status_code == 403 and "may not complete" in r.text
+        r = http.post(f"{base}/completion", json={"signer": {"staff_id": "s-1", "role": "clinician"}})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "signer"]
         api._command(http, "PUT", f"{base}/sections/clinical_interview", body["sections"]["clinical_interview"])
-        api._command(http, "POST", f"{base}/sections/clinical_interview/signature",
-                     {"signer": body["sections"]["clinical_interview"]["signer"]})
+        api._command(http, "POST", f"{base}/sections/clinical_interview/signature", {})
         r = http.post(f"{base}/completion", json=body["completion"])
         assert r.status_code == 422
         assert r.json()["missing_sections"] == ["psychiatric_medical", "substance_use", "psychosocial"]

@@ -34,7 +34,7 @@ def test_an_api_edit_revises_the_plan_and_scheduling_re_places_the_sessions(stac
         poll(lambda: api.sessions(http, urls, pid), 60, "first placement")
 
         r = http.post(f"{urls.planning}/plans/{plan['plan_id']}/revisions", json={
-            "base_version": 1, "reason_code": "participant_request", "revised_by": {"staff_id": "staff-17"},
+            "base_version": 1, "reason_code": "participant_request",
             "availability": WEEKENDS})  # a new job: weekends only now
         assert r.status_code == 201, r.text
         assert r.json()["version"] == 2

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from deploy.demo_cohort import assessment, referral, reassessment
+from services.contracts.base import Actor
 from services.contracts.codes import AssessmentKind, Instrument, LevelOfCare
 from services.contracts.envelope import parse_envelope
 from services.contracts.sealed import SealedValue
@@ -15,7 +16,8 @@ from services.eventing.outbox import Outbox
 from services.intake import commands as c
 from services.intake import handlers
 from services.intake.domain.sections import Section
-from services.intake.refusals import Conflict, Incomplete, NotPermitted
+from services.intake.handlers import Incomplete
+from services.web.refusals import Conflict, NotPermitted
 from services.intake.tables import IntakeBase
 from services.privacy.data_key_store import SqliteDataKeys
 from services.privacy.master_key_file import MasterKeyFile
@@ -25,6 +27,13 @@ pytestmark = pytest.mark.integration
 
 SECTION_MODELS = {Section.CLINICAL_INTERVIEW: c.ClinicalInterview, Section.PSYCHIATRIC_MEDICAL: c.PsychiatricMedical,
                   Section.SUBSTANCE_USE: c.SubstanceUse, Section.PSYCHOSOCIAL: c.Psychosocial}
+SIGNERS = {Section.CLINICAL_INTERVIEW: Actor(id="kc-clin-7", role="clinician"),
+           Section.PSYCHIATRIC_MEDICAL: Actor(id="kc-psy-2", role="psychiatrist"),
+           Section.SUBSTANCE_USE: Actor(id="kc-clin-7", role="clinician"),
+           Section.PSYCHOSOCIAL: Actor(id="kc-cm-1", role="case_manager")}
+"""Who records and signs each section: what the routes hand the handlers (the token's subject and
+the role that allowed it; services/intake/actors.py chooses it)."""
+CLINICIAN = SIGNERS[Section.CLINICAL_INTERVIEW]
 INSTRUMENT_MODELS = {Instrument.PHQ9: c.Phq9, Instrument.GAD7: c.Gad7, Instrument.AUDIT_C: c.AuditC,
                      Instrument.DAST10: c.Dast10, Instrument.CSSRS_SCREENER: c.CssrsScreener}
 
@@ -69,25 +78,24 @@ async def run_assessment(db, keys, pid: str, body: dict, *, complete: bool = Tru
             continue
         section = Section(name)
         cmd = SECTION_MODELS[section](**content)
-        await tx(db, lambda s, o: handlers.record_section(s, a.id, section, cmd))
-        await tx(db, lambda s, o: handlers.sign_section(s, a.id, section, cmd.signer))
+        await tx(db, lambda s, o: handlers.record_section(s, a.id, section, cmd, SIGNERS[section]))
+        await tx(db, lambda s, o: handlers.sign_section(s, a.id, section, SIGNERS[section]))
     for name, answers in body["instruments"].items():
         instrument = Instrument(name)
         cmd = INSTRUMENT_MODELS[instrument](**answers)
-        await tx(db, lambda s, o: handlers.score_instrument(s, o, a.id, instrument, cmd))
+        await tx(db, lambda s, o: handlers.score_instrument(s, o, a.id, instrument, cmd, CLINICIAN))
     if complete:
         await tx(db, lambda s, o: handlers.complete_assessment(
-            s, o, a.id, c.CompleteAssessment(**body["completion"]), keys))
+            s, o, a.id, c.CompleteAssessment(**body["completion"]), keys, CLINICIAN))
     return a.id
 
 
 async def test_rescoring_raises_another_flag_only_when_worse(db, keys):
     pid = await refer(db, 2)
     aid = await run_assessment(db, keys, pid, assessment(2), complete=False)
-    by = assessment(2)["completion"]["signer"]
     for q6_recent in (False, False, True):  # moderate, the same again, then high
-        cmd = c.CssrsScreener(administered_by=by, q1=True, q2=False, q6=True, q6_past_3_months=q6_recent)
-        await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.CSSRS_SCREENER, cmd))
+        cmd = c.CssrsScreener(q1=True, q2=False, q6=True, q6_past_3_months=q6_recent)
+        await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.CSSRS_SCREENER, cmd, CLINICIAN))
     flags = await outbox_events(db, "safety_risk_flagged")
     assert [(f["severity"], f["triggers"]) for f in flags] == [
         ("moderate", ["cssrs_moderate_risk"]), ("high", ["cssrs_high_risk"])]
@@ -102,6 +110,11 @@ async def test_a_complete_iop_assessment_emits_one_assessment_completed(db, keys
     assert done["recommended_level_of_care"] == "2.1" and done["rationale_codes"][0] == "iop_appropriate"
     assert {s["instrument"] for s in done["scores"]} == {i.value for i in Instrument}
     assert len(done["dimensions"]) == 6 and {s["section"] for s in done["signatures"]} == {s.value for s in Section}
+    # each signature names who signed as their token said (the id and role the route handed over)
+    assert {(x["section"], x["staff_id"], x["role"]) for x in done["signatures"]} == {
+        (sec.value, by.id, by.role) for sec, by in SIGNERS.items()}
+    assert all(x["actor"] == {"id": x["staff_id"], "role": x["role"]} for x in done["signatures"])
+    assert done["completed_by"] == {"id": CLINICIAN.id, "role": "clinician"}
     assert done["availability"] and done["goal_ids"] == [f"{aid}-goal1", f"{aid}-goal2"]
     words = [g["text"] for g in assessment(1)["sections"]["clinical_interview"]["goals"]]
     assert [g["goal_id"] for g in done["goals"]] == done["goal_ids"]  # the words travel, sealed
@@ -147,7 +160,8 @@ async def test_moderate_withdrawal_needs_a_clinicians_confirmation_to_be_admitte
     await run_assessment(db, keys, pid2, body)
     done = (await outbox_events(db, "assessment_completed"))[0]
     assert done["admitted_to_iop"] and done["override"] is None
-    assert done["confirmed_by"] == body["completion"]["signer"]["staff_id"]
+    assert done["confirmed_by"] == CLINICIAN.id
+    assert done["completed_by"] == {"id": CLINICIAN.id, "role": "clinician"}
     assert "needs_confirmation:withdrawal_risk_2" in done["rationale_codes"]
 
 
@@ -163,7 +177,7 @@ async def test_completion_without_a_required_section_is_refused_and_names_it(db,
     aid = await run_assessment(db, keys, pid, assessment(2), complete=False, skip_sections=("psychosocial",))
     with pytest.raises(Incomplete, match="psychosocial") as refused:
         await tx(db, lambda s, o: handlers.complete_assessment(s, o, aid, c.CompleteAssessment(
-            **assessment(2)["completion"]), keys))
+            **assessment(2)["completion"]), keys, CLINICIAN))
     assert refused.value.details["missing_sections"] == ["psychosocial"]
     assert await outbox_types(db) == ["referral_received"]
 
@@ -171,9 +185,27 @@ async def test_completion_without_a_required_section_is_refused_and_names_it(db,
 async def test_a_section_signed_by_the_wrong_role_is_refused(db, keys):
     pid = await refer(db, 3)
     aid = await run_assessment(db, keys, pid, assessment(3), complete=False, skip_sections=tuple(s.value for s in Section))
-    body = {**assessment(3)["sections"]["psychosocial"], "signer": {"staff_id": "staff-peer-1", "role": "peer_specialist"}}
-    with pytest.raises(NotPermitted, match="peer_specialist may not sign the psychosocial section.*case_manager"):
-        await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHOSOCIAL, c.Psychosocial(**body)))
+    body = c.Psychosocial(**assessment(3)["sections"]["psychosocial"])
+    with pytest.raises(NotPermitted, match="clinician may not sign the psychosocial section.*case_manager"):
+        await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHOSOCIAL, body, CLINICIAN))
+    # the psychiatric/medical section needs a psychiatrist: a clinician's or case manager's token may not
+    medical = c.PsychiatricMedical(**assessment(3)["sections"]["psychiatric_medical"])
+    for by in (CLINICIAN, SIGNERS[Section.PSYCHOSOCIAL], Actor(id="kc-sched-1", role="scheduler")):
+        with pytest.raises(NotPermitted, match="may not sign the psychiatric_medical section"):
+            await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHIATRIC_MEDICAL, medical, by))
+    await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHIATRIC_MEDICAL, medical,
+                                                     SIGNERS[Section.PSYCHIATRIC_MEDICAL]))
+    with pytest.raises(NotPermitted):
+        await tx(db, lambda s, o: handlers.sign_section(s, aid, Section.PSYCHIATRIC_MEDICAL, CLINICIAN))
+
+
+async def test_only_a_clinician_or_psychiatrist_completes(db, keys):
+    pid = await refer(db, 2)
+    aid = await run_assessment(db, keys, pid, assessment(2), complete=False)
+    with pytest.raises(NotPermitted, match="case_manager may not complete"):
+        await tx(db, lambda s, o: handlers.complete_assessment(s, o, aid, c.CompleteAssessment(), keys,
+                                                                SIGNERS[Section.PSYCHOSOCIAL]))
+    assert "assessment_completed" not in await outbox_types(db)
 
 
 async def test_a_clinician_override_is_recorded_with_its_reason(db, keys):
@@ -185,7 +217,7 @@ async def test_a_clinician_override_is_recorded_with_its_reason(db, keys):
     done = (await outbox_events(db, "assessment_completed"))[0]
     assert done["recommended_level_of_care"] == "2.1" and done["admitted_to_iop"] is True
     assert done["override"] == {"rule_level_of_care": "1", "reason_code": "clinical_judgement",
-                                "overridden_by": body["completion"]["signer"]["staff_id"]}
+                                "overridden_by": CLINICIAN.id}
     assert "synthetic" not in json.dumps(done), "the override note stays in intake"
 
 
@@ -200,7 +232,7 @@ async def test_a_reassessment_links_to_the_episode_and_carries_the_other_section
     assert "referred_out" not in await outbox_types(db)
     with pytest.raises(Conflict, match="already completed"):
         await tx(db, lambda s, o: handlers.complete_assessment(s, o, again["assessment_id"], c.CompleteAssessment(
-            **assessment(5)["completion"]), keys))
+            **assessment(5)["completion"]), keys, CLINICIAN))
 
 
 async def test_an_initial_assessment_needs_a_referral_awaiting_one(db, keys):
@@ -257,15 +289,14 @@ async def test_an_instrument_answered_after_completion_is_kept_and_flagged_never
 
     pid = await refer(db, 1)
     aid = await run_assessment(db, keys, pid, assessment(1))
-    by = assessment(1)["completion"]["signer"]
-    late = c.Phq9(administered_by=by, items=[1] * 8 + [3])
-    scored = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, late))
+    late = c.Phq9(items=[1] * 8 + [3])
+    scored = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, late, CLINICIAN))
     assert scored.additional and scored.flag is not None and scored.flag.severity == "high"
     flags = await outbox_events(db, "safety_risk_flagged")
     assert [(f["assessment_id"], f["severity"], f["triggers"]) for f in flags] == [(aid, "high", ["phq9_item9"])]
     assert len(await outbox_events(db, "assessment_completed")) == 1, "the decision stands"
-    calm = c.Phq9(administered_by=by, items=[0] * 9)
-    again = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, calm))
+    calm = c.Phq9(items=[0] * 9)
+    again = await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.PHQ9, calm, CLINICIAN))
     assert again.additional and again.flag is None
     async with db.sessions() as s:
         kept = (await s.scalars(select(AdditionalInstrumentAnswer).order_by(AdditionalInstrumentAnswer.id))).all()

@@ -146,3 +146,14 @@ async def test_a_collision_without_a_key_is_409(client):
     assert (await client.post("/tenants/t1/things", json={"id": "a"})).status_code == 201
     r = await client.post("/tenants/t1/things", json={"id": "a"})
     assert r.status_code == 409 and "concurrently" in r.json()["detail"]
+
+
+def test_a_subject_that_cannot_name_an_actor_is_refused_not_a_500():
+    from services.web.commands import acting
+
+    ok = Access(Principal("0b8e5c0e-7a4e-4d4a-9a57-1f9c3c2b8d11", ("clinician",), "t1", ("p1",)), "clinician",
+                "x", "treatment")
+    assert acting(ok).id == "0b8e5c0e-7a4e-4d4a-9a57-1f9c3c2b8d11"
+    for subject in ("x" * 65, "Dr Who"):
+        with pytest.raises(NotPermitted, match="cannot name who acts"):
+            acting(Access(Principal(subject, ("clinician",), "t1", ("p1",)), "clinician", "x", "treatment"))

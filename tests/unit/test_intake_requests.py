@@ -8,9 +8,6 @@ from services.contracts.codes import AssessmentKind, Instrument
 from services.intake import commands as c
 from services.intake.domain.sections import Section, StaffRole, WrongRole, check_may_sign, missing_for_completion
 
-BY = {"staff_id": "staff-1", "role": "clinician"}
-
-
 def error_of(model, **body) -> dict:
     with pytest.raises(ValidationError) as err:
         model(**body)
@@ -18,32 +15,45 @@ def error_of(model, **body) -> dict:
 
 
 def test_an_out_of_range_item_is_named():
-    e = error_of(c.Phq9, administered_by=BY, items=[0] * 8 + [7])
+    e = error_of(c.Phq9, items=[0] * 8 + [7])
     assert e["loc"] == ("items",) and "phq9 item 9 must be 0-3" in e["msg"]
-    e = error_of(c.AuditC, administered_by=BY, items=[0, 5, 0], sex="male")
+    e = error_of(c.AuditC, items=[0, 5, 0], sex="male")
     assert "audit_c item 2" in e["msg"]
 
 
 def test_a_missing_item_is_refused():
-    assert error_of(c.Gad7, administered_by=BY, items=[0] * 6)["loc"] == ("items",)
-    assert error_of(c.Dast10, administered_by=BY, answers=[True] * 9)["loc"] == ("answers",)
-    assert error_of(c.CssrsScreener, administered_by=BY, q1=True, q6=False)["loc"] == ("q2",)
+    assert error_of(c.Gad7, items=[0] * 6)["loc"] == ("items",)
+    assert error_of(c.Dast10, answers=[True] * 9)["loc"] == ("answers",)
+    assert error_of(c.CssrsScreener, q1=True, q6=False)["loc"] == ("q2",)
 
 
 def test_cssrs_skip_logic_is_named():
-    e = error_of(c.CssrsScreener, administered_by=BY, q1=True, q2=True, q6=False)
+    e = error_of(c.CssrsScreener, q1=True, q2=True, q6=False)
     assert "cssrs_screener q3" in e["msg"]
 
 
 def test_unknown_fields_are_refused():
-    e = error_of(c.Phq9, administered_by=BY, items=[0] * 9, mood="low")
+    e = error_of(c.Phq9, items=[0] * 9, mood="low")
     assert e["type"] == "extra_forbidden" and e["loc"] == ("mood",)
-    e = error_of(c.Signer, staff_id="s-1", role="clinician", name="Dr Who")
-    assert e["loc"] == ("name",)
 
 
-def test_an_unknown_role_is_refused():
-    assert error_of(c.Signer, staff_id="s-1", role="janitor")["loc"] == ("role",)
+SIGNER = {"staff_id": "staff-psy-2", "role": "psychiatrist"}
+
+
+@pytest.mark.parametrize(("model", "field", "body"), [
+    (c.ClinicalInterview, "signer", assessment(1)["sections"]["clinical_interview"]),
+    (c.PsychiatricMedical, "signer", assessment(1)["sections"]["psychiatric_medical"]),
+    (c.SubstanceUse, "signer", assessment(1)["sections"]["substance_use"]),
+    (c.Psychosocial, "signer", assessment(1)["sections"]["psychosocial"]),
+    (c.SignSection, "signer", {}),
+    (c.CompleteAssessment, "signer", {}),
+    (c.Phq9, "administered_by", {"items": [0] * 9}),
+    (c.CssrsScreener, "administered_by", {"q1": False, "q2": False, "q6": False}),
+])
+def test_a_body_naming_who_acts_is_refused_naming_the_field(model, field, body):
+    """Who acts is the caller's token (issue 14): a body that still names a signer is refused."""
+    e = error_of(model, **body, **{field: SIGNER})
+    assert e["type"] == "extra_forbidden" and e["loc"] == (field,)
 
 
 def test_step_up_referrals_come_from_aftercare_only():

@@ -11,7 +11,6 @@ from services.planning.commands import InterventionChange, RevisePlan
 from services.scheduling.api import CancelSession, ChangeAvailability, RecordAttendance
 from services.web.safety_flag_routes import Resolution
 
-BY = {"staff_id": "staff-1", "role": "clinician"}
 CHECK_IN = {"phq9_total": 4, "phq9_item9": 0, "substance_use_since_last_contact": False,
             "engaged_with_step_down_provider": True, "housing_stable": True, "work_or_school_stable": True}
 RPP = {"triggers": ["payday"], "warning_signs": ["sleeping badly"], "coping_strategies": ["call my sister"],
@@ -25,19 +24,20 @@ def refused(model, body: dict) -> dict:
 
 
 def test_items_and_answers_are_not_coerced_from_strings():
-    assert refused(intake.Phq9, {"administered_by": BY, "items": ["2"] + [0] * 8})["loc"] == ("items", 0)
-    assert refused(intake.Dast10, {"administered_by": BY, "answers": ["yes"] + [False] * 9})["loc"] == ("answers", 0)
-    assert refused(intake.CssrsScreener, {"administered_by": BY, "q1": 1, "q2": False, "q6": False})["loc"] == ("q1",)
+    assert refused(intake.Phq9, {"items": ["2"] + [0] * 8})["loc"] == ("items", 0)
+    assert refused(intake.Dast10, {"answers": ["yes"] + [False] * 9})["loc"] == ("answers", 0)
+    assert refused(intake.CssrsScreener, {"q1": 1, "q2": False, "q6": False})["loc"] == ("q1",)
     assert refused(RecordCheckIn, {**CHECK_IN, "phq9_total": "4"})["loc"] == ("phq9_total",)
     assert refused(RecordCheckIn, {**CHECK_IN, "housing_stable": "true"})["loc"] == ("housing_stable",)
     assert refused(RecordAttendance, {"status": "attended", "minutes_attended": "60"})["loc"] == ("minutes_attended",)
 
 
 def test_a_plan_revision_is_strict():
-    body = {"base_version": 1, "reason_code": "participant_request", "revised_by": {"staff_id": "s-1"},
-            "expected_weeks": 8}
+    body = {"base_version": 1, "reason_code": "participant_request", "expected_weeks": 8}
     assert RevisePlan.model_validate(body).expected_weeks == 8
     assert refused(RevisePlan, {**body, "base_version": "1"})["loc"] == ("base_version",)
+    e = refused(RevisePlan, {**body, "revised_by": {"staff_id": "s-1"}})
+    assert e["type"] == "extra_forbidden" and e["loc"] == ("revised_by",), "who revises is the token"
     e = refused(RevisePlan, {**body, "goals": []})
     assert e["type"] == "extra_forbidden" and e["loc"] == ("goals",)
     change = {"modality": "group_cbt_skills", "sessions_per_week": 1, "minutes": 90, "discipline": "clinician"}
