@@ -63,11 +63,8 @@ commands = Commands(IdempotentRequest)
 """Every command: authorized and audited, scoped, one unit of work, ``Idempotency-Key`` honoured,
 refusals (UnknownFollowUp and NoAftercarePlan 404, FollowUpConflict 409) answered as documented."""
 
-# confirming an aftercare plan: the care team (witnessed) and the participant (their own). Until
-# services/security/roles.py has AFTERCARE_PLAN_CONFIRM (asked for in /work/notes/roles-requests.md:
-# clinician, case_manager, care_coordinator, participant) the care team's aftercare.write stands in.
-# TODO(issue 14 merge): drop the fallback once roles.py declares the permission.
-CONFIRM_PLAN = getattr(Permission, "AFTERCARE_PLAN_CONFIRM", Permission.AFTERCARE_WRITE)
+# confirming an aftercare plan: the care team (witnessed) and the participant (their own)
+CONFIRM_PLAN = Permission.AFTERCARE_PLAN_CONFIRM
 
 Line = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Lines = Annotated[list[Line], Field(min_length=1, max_length=30)]

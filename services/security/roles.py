@@ -25,8 +25,11 @@ staffing.write      scheduling clinician absences, cancelled group meetings,    
                     PUT /calendar
 aftercare.read      aftercare GET /participants/{id}/aftercare, outreach tasks   clinician, psychiatrist, case_manager,
                                                                                  care_coordinator
-aftercare.write     aftercare relapse-prevention plan, confirmation, reminder    clinician, case_manager,
-                    contact, check-in answers                                    care_coordinator
+aftercare.write     aftercare relapse-prevention plan, reminder contact,         clinician, case_manager,
+                    check-in answers                                             care_coordinator
+aftercare_plan.confirm aftercare POST .../aftercare/confirmation: staff record    clinician, case_manager,
+                    it as witnessed (attested_by); the participant's own         care_coordinator, participant
+                    session records their own (their participant_id only)
 safety_flag.read    intake and aftercare GET /safety-flags (each its own flags)  clinician, psychiatrist, case_manager,
                                                                                  care_coordinator
 safety_flag.respond intake and aftercare: acknowledge and resolve a safety flag clinician, psychiatrist
@@ -41,7 +44,7 @@ opening check-ins and checking grace windows, nothing else; ``privacy_officer`` 
 trail and erases a participant's sealed words (crypto-shredding), nothing else. ``operations``
 reads aggregates only, never a participant's record; a ``scheduler`` reads and changes sessions
 but never an assessment or a plan. A ``participant`` (a participant's own session: the token's
-``participant_id``) reads and signs their own plan, nothing else; no other role signs as them.
+``participant_id``) reads and signs their own plan and confirms their own aftercare plan, nothing else; no other role signs as them.
 /health, /metrics, /docs and the dashboard page need no token
 (no participant data)."""
 
@@ -83,27 +86,29 @@ class Permission(StrEnum):
     DASHBOARD_READ = "dashboard.read"
     AUDIT_READ = "audit.read"
     PARTICIPANT_ERASE = "participant.erase"
+    AFTERCARE_PLAN_CONFIRM = "aftercare_plan.confirm"
 
 
 P = Permission
 _CARE_TEAM_READS = {P.PARTICIPANT_READ, P.PLAN_READ, P.SESSIONS_READ, P.AFTERCARE_READ, P.SAFETY_FLAG_READ}
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CLINICIAN: frozenset(_CARE_TEAM_READS | {
+    Role.CLINICIAN: frozenset(_CARE_TEAM_READS | {P.AFTERCARE_PLAN_CONFIRM,
         P.REFERRAL_CREATE, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.PLAN_WRITE, P.ATTENDANCE_WRITE,
         P.AFTERCARE_WRITE, P.SAFETY_FLAG_RESPOND}),
     Role.PSYCHIATRIST: frozenset(_CARE_TEAM_READS | {
         P.REFERRAL_CREATE, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.PLAN_WRITE, P.SAFETY_FLAG_RESPOND}),
     Role.CASE_MANAGER: frozenset(_CARE_TEAM_READS | {
         P.REFERRAL_CREATE, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.ATTENDANCE_WRITE, P.AVAILABILITY_WRITE,
-        P.AFTERCARE_WRITE}),
+        P.AFTERCARE_WRITE, P.AFTERCARE_PLAN_CONFIRM}),
     Role.SCHEDULER: frozenset({P.SESSIONS_READ, P.ATTENDANCE_WRITE, P.AVAILABILITY_WRITE, P.STAFFING_WRITE}),
-    Role.CARE_COORDINATOR: frozenset(_CARE_TEAM_READS | {P.REFERRAL_CREATE, P.AFTERCARE_WRITE, P.MEASURES_READ}),
+    Role.CARE_COORDINATOR: frozenset(_CARE_TEAM_READS | {P.REFERRAL_CREATE, P.AFTERCARE_WRITE,
+                                                            P.AFTERCARE_PLAN_CONFIRM, P.MEASURES_READ}),
     Role.OPERATIONS: frozenset({P.DASHBOARD_READ, P.MEASURES_READ}),
     Role.INTEGRATION_CLIENT: frozenset({P.REFERRAL_CREATE, P.PARTICIPANT_READ}),
     Role.WORKFLOW: frozenset({P.FOLLOW_UP_RUN}),
     Role.PRIVACY_OFFICER: frozenset({P.AUDIT_READ, P.PARTICIPANT_ERASE}),
-    Role.PARTICIPANT: frozenset({P.PLAN_READ_OWN, P.PLAN_SIGN_OWN}),  # their own plan only (participant_id)
+    Role.PARTICIPANT: frozenset({P.PLAN_READ_OWN, P.PLAN_SIGN_OWN, P.AFTERCARE_PLAN_CONFIRM}),  # their own plan only (participant_id)
 }
 
 

@@ -4,8 +4,8 @@
 the participant, but records a signature on paper it witnessed as exactly that; the participant
 signs their own plan only, in their own session; the events name the token's subject and role.
 
-The tokens are read by a stand-in for the app's token authority (``app.state.token_authority``,
-whose ``read`` gives the Principal): the verification of real tokens is services/security's."""
+The tokens are read by a stand-in for the app's token authority (``app.state.token_verifier``,
+whose ``verify`` gives the Principal): the verification of real tokens is services/security's."""
 
 import json
 from datetime import UTC, datetime
@@ -33,7 +33,9 @@ PEOPLE = {
 
 
 class Tokens:
-    def read(self, token: str) -> Principal:
+    """Stands in for the app's token verifier (``app.state.token_verifier``)."""
+
+    async def verify(self, token: str) -> Principal:
         return PEOPLE[token]
 
 
@@ -45,11 +47,12 @@ def as_(who: str) -> dict:
 async def planning(tmp_path, monkeypatch):
     monkeypatch.setenv("CONTINUUM_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CONTINUUM_ENVIRONMENT", "development")
+    monkeypatch.setenv("CONTINUUM_AUTH_ISSUER", "http://127.0.0.1:9/realms/continuum")  # never asked: stand-in below
     monkeypatch.setenv("CONTINUUM_PLANNING_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'planning.db'}")
     from services.planning.app import create_app
 
     app = create_app()
-    app.state.token_authority = Tokens()
+    app.state.token_verifier = Tokens()
     db = app.state.runtime.db
     await db.create_all()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://planning") as c:
