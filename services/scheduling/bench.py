@@ -14,7 +14,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from datetime import date, time as t, timedelta
+from datetime import date, time as t
 
 from services.contracts.codes import Discipline, Modality, Weekday as D
 

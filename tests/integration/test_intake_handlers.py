@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from deploy.demo_cohort import assessment, referral, reassessment
 from services.contracts.base import Actor
-from services.contracts.codes import AssessmentKind, Instrument, LevelOfCare
+from services.contracts.codes import AssessmentKind, Instrument
 from services.contracts.envelope import parse_envelope
 from services.contracts.sealed import SealedValue
 from services.eventing.database import Database, OutboxMessage
