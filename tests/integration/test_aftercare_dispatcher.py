@@ -89,7 +89,8 @@ async def follow_ups(rt: ServiceRuntime, pid: str) -> list[FollowUp]:
 
 def dispatcher(rt: ServiceRuntime, scheduler: RecordingScheduler, tmp_path, smtp_port: int | None = None,
                clock=lambda: datetime.now(UTC)) -> FollowUpDispatcher:
-    smtp = SmtpSender("127.0.0.1", smtp_port, "aftercare@continuum.test", timeout_s=2) if smtp_port else None
+    smtp = (SmtpSender("127.0.0.1", smtp_port, "aftercare@continuum.test", timeout_s=2, security="plain")
+            if smtp_port else None)  # a local test server without TLS (as development allows on loopback)
     return FollowUpDispatcher(rt, scheduler, ReminderNotifier(FileNotifier(tmp_path / "n.jsonl"), smtp),
                               clock=clock)
 
