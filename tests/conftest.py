@@ -3,6 +3,7 @@ a test sends comes from it) and (for end-to-end tests) one whole stack — Prefe
 server, the four services, operations — started once per test session with unique topic names,
 stopped at the end. KAFKA_BOOTSTRAP_SERVERS uses an existing cluster."""
 
+import os
 import uuid
 
 import pytest
@@ -10,6 +11,10 @@ import pytest
 from deploy.identity_client import IdentityClient
 from deploy.keycloak_runner import KeycloakServer
 from deploy.processes import free_port
+
+# The tests choose the development environment explicitly (the default is production): the services
+# and apps they start in-process accept a loopback issuer over http and plain SMTP to a loopback server.
+os.environ["CONTINUUM_ENVIRONMENT"] = "development"
 from deploy.stack import Stack, StackConfig
 
 

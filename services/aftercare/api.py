@@ -39,7 +39,6 @@ from services.eventing.logging import get_logger
 from services.eventing.runtime import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission, Role
-from services.web.actors import actor
 from services.web.commands import Command, Commands
 from services.web.error_responses import errors
 from services.web.safety_flag_routes import safety_flag_routes
@@ -264,7 +263,7 @@ async def grace_check(follow_up_id: Id, body: FlowCall,
     answered. 404 as for ``open``."""
     async def act(uow: UnitOfWork) -> dict:
         fu, outcome = await _aftercare(cmd.request).grace_check(uow.session, uow.outbox, follow_up_id,
-                                                                body.as_of, actor(cmd.access))
+                                                                body.as_of, cmd.access.actor)
         return {**_follow_up(fu), "grace_outcome": str(outcome)}
     return await cmd.run(act, body=body, scope=lambda s: _follow_up_of_claimed_tenant(s, cmd.access, follow_up_id,
                                                                                       body.tenant_id))
@@ -282,7 +281,7 @@ async def post_check_in(follow_up_id: Id, body: RecordCheckIn,
 
     async def act(uow: UnitOfWork) -> dict:
         done = await aftercare.record_check_in(uow.session, uow.outbox, follow_up_id, check_in,
-                                               body.how_they_say_they_are, actor(cmd.access))
+                                               body.how_they_say_they_are, cmd.access.actor)
         flag = _flag(done.safety_flag, aftercare.clock()) if done.safety_flag else None
         return {**_follow_up(done.follow_up), "additional_answer": done.additional, "safety_flag": flag}
     return await cmd.run(act, body=body, scope=lambda s: _follow_up_in_scope(s, cmd.access, follow_up_id))
@@ -346,7 +345,7 @@ async def confirm_aftercare_plan(participant_id: Id, body: Confirmation | None =
 
     async def act(uow: UnitOfWork) -> dict:
         return _plan(await _aftercare(cmd.request).confirm_plan(uow.session, uow.outbox, participant_id,
-                                                                actor(cmd.access), kind))
+                                                                cmd.access.actor, kind))
     return await cmd.run(act, body=body, scope=lambda s: _aftercare_in_scope(s, cmd.access, participant_id))
 
 

@@ -23,7 +23,6 @@ from services.contracts.codes import MissedReason, Weekday
 from services.eventing.runtime import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
-from services.web.actors import actor
 from services.web.commands import Command, Commands
 from services.web.error_responses import errors
 from services.web.request_types import TimeOfDay
@@ -125,7 +124,7 @@ async def post_attendance(session_id: Id, body: RecordAttendance,
     record = AttendanceRecord(body.status == "attended", body.minutes_attended, body.reason)
 
     async def act(uow: UnitOfWork) -> dict:
-        s = await record_attendance(uow.session, uow.outbox, session_id, record, actor=actor(cmd.access))
+        s = await record_attendance(uow.session, uow.outbox, session_id, record, actor=cmd.access.actor)
         return {"session_id": s.id, "status": s.status, "minutes_attended": s.minutes_attended}
     return await cmd.run(act, body=body, scope=lambda db: _session_in_scope(db, cmd.access, session_id))
 
@@ -135,7 +134,7 @@ async def post_check_in(session_id: Id,
                         cmd: Command = commands.authorized(Permission.ATTENDANCE_WRITE, "session.check_in")
                         ) -> JSONResponse:
     async def act(uow: UnitOfWork) -> dict:
-        s = await check_in(uow.session, uow.outbox, session_id, actor=actor(cmd.access))
+        s = await check_in(uow.session, uow.outbox, session_id, actor=cmd.access.actor)
         return {"session_id": s.id, "status": s.status, "checked_in_at": s.checked_in_at.isoformat()}
     return await cmd.run(act, scope=lambda db: _session_in_scope(db, cmd.access, session_id))
 
@@ -151,7 +150,7 @@ async def post_cancellation(session_id: Id, body: CancelSession,
                             cmd: Command = commands.authorized(Permission.ATTENDANCE_WRITE, "session.cancel")
                             ) -> JSONResponse:
     async def act(uow: UnitOfWork) -> dict:
-        s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code, actor=actor(cmd.access))
+        s = await cancel_session(uow.session, uow.outbox, session_id, body.reason_code, actor=cmd.access.actor)
         return {"session_id": s.id, "status": s.status, "cancel_reason": s.cancel_reason}
     return await cmd.run(act, body=body, scope=lambda db: _session_in_scope(db, cmd.access, session_id))
 
@@ -223,7 +222,7 @@ async def put_availability(participant_id: Id, body: ChangeAvailability,
 
     async def act(uow: UnitOfWork) -> dict:
         outcome = await change_availability(uow.session, uow.outbox, participant_id, windows,
-                                            actor=actor(cmd.access))
+                                            actor=cmd.access.actor)
         return {"participant_id": participant_id, **_outcome(outcome)}
     return await cmd.run(act, body=body, scope=in_scope)
 
@@ -246,7 +245,7 @@ async def post_absence(clinician_id: Id, body: ClinicianAbsenceIn,
     async def act(uow: UnitOfWork) -> dict:
         absence_id, outcomes = await record_clinician_absence(uow.session, uow.outbox, clinician_id,
                                                               body.starts_at, body.ends_at, body.reason_code,
-                                                              actor=actor(cmd.access))
+                                                              actor=cmd.access.actor)
         return {"absence_id": absence_id, "participants": await _visible(uow.session, cmd.access, outcomes)}
     return await cmd.run(act, body=body)
 
@@ -266,7 +265,7 @@ async def post_group_cancellation(group_id: Id, body: GroupCancellationIn,
 
     async def act(uow: UnitOfWork) -> dict:
         outcomes = await cancel_group_meeting(uow.session, uow.outbox, group_id, body.on, body.reason_code,
-                                              actor=actor(cmd.access))
+                                              actor=cmd.access.actor)
         return {"group_id": group_id, "on": body.on.isoformat(),
                 "participants": await _visible(uow.session, cmd.access, outcomes)}
     return await cmd.run(act, body=body)
@@ -288,7 +287,7 @@ async def put_calendar(document: dict,
     """Replace the program calendar (the shape of config/calendar.yaml). Sessions already
     placed stay; placements from now on use the new calendar. 422 naming why it is not one."""
     async def act(uow: UnitOfWork) -> dict:
-        return {"version": await replace_calendar(uow.session, document, actor(cmd.access))}
+        return {"version": await replace_calendar(uow.session, document, cmd.access.actor)}
     return await cmd.run(act, body=RootModel[dict](document))  # the key's fingerprint covers the document
 
 

@@ -19,7 +19,7 @@ from services.contracts.codes import SafetyAction
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 
-from .actors import actor
+from .commands import acting
 from .error_responses import errors
 
 
@@ -75,7 +75,7 @@ def safety_flag_routes(model: type, events: recording.FlagEvents, *, describe: C
         now = clock(request)
         async with request.app.state.runtime.unit_of_work() as uow:
             flag = await in_scope(uow.session, access, flag_id, lock=True)
-            recording.acknowledge(uow.outbox, flag, actor(access), now, events)
+            recording.acknowledge(uow.outbox, flag, acting(access), now, events)
         return describe(flag, now)
 
     @router.post("/safety-flags/{flag_id}/resolution", responses=errors(404, 409))
@@ -88,7 +88,7 @@ def safety_flag_routes(model: type, events: recording.FlagEvents, *, describe: C
         try:
             async with request.app.state.runtime.unit_of_work() as uow:
                 flag = await in_scope(uow.session, access, flag_id, lock=True)
-                recording.resolve(uow.outbox, flag, body.action_taken, actor(access), now, events)
+                recording.resolve(uow.outbox, flag, body.action_taken, acting(access), now, events)
         except FlagConflict as exc:
             raise HTTPException(409, f"{exc.field}: {exc}") from None
         return describe(flag, now)

@@ -147,6 +147,8 @@ async def test_a_handler_bug_is_dead_lettered_not_raised(planning_db):
 def test_unreachable_kafka_is_a_clear_error_within_seconds(tmp_path):
     address = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": address, "KAFKA_CONNECT_TIMEOUT_S": "5",
+           "CONTINUUM_ENVIRONMENT": "development",  # an issuer is configured, never asked (Kafka fails first)
+           "CONTINUUM_AUTH_ISSUER": "http://127.0.0.1:9/realms/continuum",
            "CONTINUUM_DATA_DIR": str(tmp_path), "CONTINUUM_PLANNING_HTTP_PORT": str(free_port())}
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "services.planning"], env=env, capture_output=True, text=True,

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def secure_stack(tmp_path_factory):
+def secure_stack(tmp_path_factory, identity_server):
     config = StackConfig(
         data_dir=tmp_path_factory.mktemp("continuum-secure"), kafka_port=free_port(),
         kafka_controller_port=free_port(), prefect_port=free_port(),
@@ -40,6 +40,7 @@ def secure_stack(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)  # always a secured broker of our own
         stack = Stack(config)
+    stack.use_identity(identity_server)  # the session's Keycloak: its tokens are the ones the service accepts
     try:
         stack.start_kafka(timeout_s=300)  # a second broker beside the session's, on a busy machine
         yield stack
@@ -160,7 +161,7 @@ def test_a_service_process_runs_on_the_secured_broker_with_its_own_principal(sec
     try:
         stack.start_service("intake")
         stack.wait_service("intake", timeout_s=180)
-        with stack.client(timeout=30) as http:  # a care-team token signed with this deployment's key
+        with stack.client(timeout=30) as http:  # a care-team token from the session's Keycloak
             pid = api.refer(http, stack.urls(), referral(3))["participant_id"]
             reader.wait_for(lambda rs: any(r.key == pid.encode() for r in rs), 90, "ReferralReceived from intake")
             metrics = poll(lambda: (t := http.get(f"{stack.url('intake')}/metrics").text)

@@ -237,7 +237,7 @@ async def test_attendance_missed_session_and_hours_below_minimum(sched):
     group, other = next(s for s in first_week if s.modality == "group_process"), next(
         s for s in first_week if s.modality == "mindfulness")
     r = await sched.http.post(f"/sessions/{other.id}/check-in")
-    assert r.status_code == 200 and r.json()["status"] == "checked_in"
+    assert r.status_code == 200 and r.json()["status"] == "checked_in", r.text
     r = await sched.http.post(f"/sessions/{other.id}/attendance", json={"status": "attended", "minutes_attended": 50})
     assert r.status_code == 200 and r.json()["minutes_attended"] == 50
     r = await sched.http.post(f"/sessions/{group.id}/attendance", json={"status": "missed", "reason": "no_show"})

@@ -92,16 +92,15 @@ def test_a_ladder_needs_one_window_per_role():
                                          ("", False), ("x" * 65, False),
                                          ("3f2c9a4e-1b7d-4c1e-9a55-0d6f2b8e7c11", True)])  # a Keycloak sub
 def test_the_actor_is_the_tokens_subject_and_role_when_events_can_record_it(subject, ok):
-    from fastapi import HTTPException
-
     from services.security.dependencies import Access
     from services.security.principal import Principal
-    from services.web.actors import actor
+    from services.web.commands import acting as actor
+    from services.web.refusals import NotPermitted
     access = Access(Principal(subject, ("clinician",), "t1", ("prog1",)), "clinician", "safety_flag.resolve",
                     "treatment")
     if ok:
         assert (actor(access).id, actor(access).role) == (subject, "clinician")
     else:
-        with pytest.raises(HTTPException) as refused:
+        with pytest.raises(NotPermitted) as refused:
             actor(access)
-        assert refused.value.status_code == 403 and "sub" in refused.value.detail
+        assert refused.value.status_code == 403 and "subject" in refused.value.message
