@@ -409,6 +409,6 @@ async def follow_up_measures(request: Request, as_of: AwareDatetime | None = Non
                                                             as_of, program_id)
 
 
-safety_router = safety_flag_routes(SafetyFlag, safety_flags.EVENTS, describe=safety_flags.describe,
+safety_router = safety_flag_routes(SafetyFlag, safety_flags.EVENTS, commands, describe=safety_flags.describe,
                                    clock=lambda request: _aftercare(request).clock(),
                                    which="The flags raised at check-ins")

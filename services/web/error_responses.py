@@ -6,8 +6,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
-from fastapi.security.base import SecurityBase
 from fastapi.routing import APIRoute
+from fastapi.security.base import SecurityBase
 from pydantic import BaseModel, ConfigDict
 
 

@@ -7,7 +7,7 @@ that does not exist. One router, built per owner with its table, events and cloc
 from collections.abc import Callable
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,11 +16,13 @@ from services.clinical_safety import recording
 from services.clinical_safety.flags import FlagConflict, FlagStatus
 from services.contracts.base import Id
 from services.contracts.codes import SafetyAction
+from services.eventing.runtime import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 
-from .commands import acting
+from .commands import Command, Commands
 from .error_responses import errors
+from .refusals import Conflict, NotFound
 
 
 class Resolution(BaseModel):
@@ -29,10 +31,12 @@ class Resolution(BaseModel):
     action_taken: SafetyAction = Field(description="What was done, as a code; who did it is the token's subject")
 
 
-def safety_flag_routes(model: type, events: recording.FlagEvents, *, describe: Callable[[object, datetime], dict],
-                       clock: Callable[[Request], datetime], which: str) -> APIRouter:
-    """``model``: the owner's flag table; ``describe``: a flag as its API shows it; ``clock``: now,
-    for the request's service; ``which``: the flags it owns, in words (for the documentation)."""
+def safety_flag_routes(model: type, events: recording.FlagEvents, commands: Commands, *,
+                       describe: Callable[[object, datetime], dict], clock: Callable[[Request], datetime],
+                       which: str) -> APIRouter:
+    """``model``: the owner's flag table; ``commands``: the owner's command layer (its stored
+    answers of ``Idempotency-Key``); ``describe``: a flag as its API shows it; ``clock``: now, for
+    the request's service; ``which``: the flags it owns, in words (for the documentation)."""
     router = APIRouter(tags=["safety flags"])
 
     async def in_scope(s: AsyncSession, access: Access, flag_id: str, lock: bool = False):
@@ -40,7 +44,7 @@ def safety_flag_routes(model: type, events: recording.FlagEvents, *, describe: C
         flag = await s.scalar(q.with_for_update() if lock else q)
         access.resource = f"safety_flag:{flag_id}"
         if flag is None or not access.admits(flag.participant_id, flag.tenant_id, flag.program_id):
-            raise HTTPException(404, f"unknown safety flag: {flag_id}")
+            raise NotFound(f"unknown safety flag: {flag_id}")
         return flag
 
     @router.get("/safety-flags", description=f"{which} in the caller's tenant and programs; overdue first, "
@@ -69,28 +73,32 @@ def safety_flag_routes(model: type, events: recording.FlagEvents, *, describe: C
 
     @router.post("/safety-flags/{flag_id}/acknowledgement", responses=errors(404))
     async def acknowledge_safety_flag(flag_id: Id, request: Request,
-                                      access: Access = authorized(Permission.SAFETY_FLAG_RESPOND,
-                                                                  "safety_flag.acknowledge")) -> dict:
+                                      cmd: Command = commands.authorized(Permission.SAFETY_FLAG_RESPOND,
+                                                                         "safety_flag.acknowledge")):
         """The clinician named by the token takes the flag: its escalation stops. Idempotent."""
         now = clock(request)
-        async with request.app.state.runtime.unit_of_work() as uow:
-            flag = await in_scope(uow.session, access, flag_id, lock=True)
-            recording.acknowledge(uow.outbox, flag, acting(access), now, events)
-        return describe(flag, now)
+
+        async def act(uow: UnitOfWork) -> dict:
+            flag = await in_scope(uow.session, cmd.access, flag_id, lock=True)
+            recording.acknowledge(uow.outbox, flag, cmd.access.actor, now, events)
+            return describe(flag, now)
+        return await cmd.run(act)
 
     @router.post("/safety-flags/{flag_id}/resolution", responses=errors(404, 409))
     async def resolve_safety_flag(flag_id: Id, body: Resolution, request: Request,
-                                  access: Access = authorized(Permission.SAFETY_FLAG_RESPOND, "safety_flag.resolve")
-                                  ) -> dict:
+                                  cmd: Command = commands.authorized(Permission.SAFETY_FLAG_RESPOND,
+                                                                     "safety_flag.resolve")):
         """What was done, as a code, by the clinician named by the token (acknowledging it too if
         nobody had). Again with the same action: unchanged; with another: 409 naming action_taken."""
         now = clock(request)
-        try:
-            async with request.app.state.runtime.unit_of_work() as uow:
-                flag = await in_scope(uow.session, access, flag_id, lock=True)
-                recording.resolve(uow.outbox, flag, body.action_taken, acting(access), now, events)
-        except FlagConflict as exc:
-            raise HTTPException(409, f"{exc.field}: {exc}") from None
-        return describe(flag, now)
+
+        async def act(uow: UnitOfWork) -> dict:
+            flag = await in_scope(uow.session, cmd.access, flag_id, lock=True)
+            try:
+                recording.resolve(uow.outbox, flag, body.action_taken, cmd.access.actor, now, events)
+            except FlagConflict as exc:
+                raise Conflict(f"{exc.field}: {exc}", field=exc.field) from None
+            return describe(flag, now)
+        return await cmd.run(act, body=body)
 
     return router

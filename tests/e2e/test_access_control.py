@@ -135,7 +135,8 @@ def routes(j: Journey) -> list[Route]:
     ]
 
 
-OPEN = {"/health", "/metrics", "/"}  # no participant data: liveness, Prometheus, the dashboard page
+OPEN = {"/health", "/metrics", "/", "/api/identity"}  # no participant data: liveness, Prometheus, the dashboard
+# page and where it signs its user in (issuer and public client id)
 
 
 @pytest.fixture(scope="module")
