@@ -4,8 +4,8 @@ by a plain subscriber, next to the raw Kafka baseline measured on the same broke
 
 import asyncio
 import json
-import platform
 import os
+import platform
 import shutil
 import statistics
 import time
@@ -26,8 +26,8 @@ from services.contracts.topics import CONSUMERS, events_topic
 from .kafka_baseline import raw_kafka_baseline
 from .observer import EventObserver
 from .process_memory import cpu_seconds, peak_rss_mib
-from .read_probe import ReadProbe
 from .profiling import start_profiling, stop_profiling, summarise
+from .read_probe import ReadProbe
 from .report import draw_png
 
 

@@ -144,7 +144,7 @@ def replay_everything(stack: Stack, timeout_s: float = 300) -> FaultResult:
     try:
         for group, topics in _groups(stack).items():
             parts = [TopicPartition(t, p) for t in topics for p in range(stack_partitions(admin, t))]
-            admin.reset_group_offsets(group, {tp: OffsetSpec.EARLIEST for tp in parts})
+            admin.reset_group_offsets(group, dict.fromkeys(parts, OffsetSpec.EARLIEST))
         replayed = sum(_offset(v) for v in admin.list_partition_offsets(
             {TopicPartition(t, p): OffsetSpec.LATEST for ts in _groups(stack).values() for t in ts
              for p in range(stack_partitions(admin, t))}).values())

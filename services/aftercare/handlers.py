@@ -29,8 +29,8 @@ from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
 from services.web.refusals import Conflict, NotFound
 
-from .domain.cadence import cadence_for
 from . import safety_flags
+from .domain.cadence import cadence_for
 from .domain.follow_up_rules import (
     CheckIn,
     check_in_safety,

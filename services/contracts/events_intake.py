@@ -5,8 +5,6 @@ from datetime import datetime, time
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Actor, Event, Id, event
-from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
-from .sealed import SealedValue
 from .codes import (
     AsamDimension,
     AssessmentKind,
@@ -22,6 +20,8 @@ from .codes import (
     Strength,
     Weekday,
 )
+from .safety_flags import SafetyFlagAcknowledgedFields, SafetyFlagEscalatedFields, SafetyFlagResolvedFields
+from .sealed import SealedValue
 
 
 class InstrumentScore(BaseModel):

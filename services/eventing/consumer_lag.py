@@ -49,7 +49,7 @@ class LagProbe:
             parts = [TopicPartition(t["name"], p["partition_index"])
                      for t in admin.describe_topics(topics) for p in t["partitions"]]
             end = {tp: o.offset for tp, o in admin.list_partition_offsets(
-                {tp: OffsetSpec.LATEST for tp in parts}).items()}
+                dict.fromkeys(parts, OffsetSpec.LATEST)).items()}
             out = {}
             for g, ts in groups.items():
                 try:

@@ -4,7 +4,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import structlog
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Event

@@ -14,9 +14,11 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from datetime import date, time as t
+from datetime import date
+from datetime import time as t
 
-from services.contracts.codes import Discipline, Modality, Weekday as D
+from services.contracts.codes import Discipline, Modality
+from services.contracts.codes import Weekday as D
 
 from .domain.greedy import place_week_greedy
 from .domain.model import Clinician, GroupSlot, Load, Requirement, Window
@@ -69,7 +71,7 @@ class Program:
 
 
 def build_program(n: int, slack: float) -> Program:
-    demand = {track: 0.0 for track in TRACKS}
+    demand = dict.fromkeys(TRACKS, 0.0)
     for share, _, tracks in PROFILES.values():
         for track, part in tracks.items():
             demand[track] += n * share * part

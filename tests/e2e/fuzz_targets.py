@@ -10,7 +10,7 @@ tests' participants (the program calendar is put back afterwards, absences canno
 import httpx
 
 from deploy import api_client as api
-from deploy.demo_cohort import IMPROVED_PHQ9, assessment, referral, reassessment
+from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral
 from tests.support.api_auth import FUZZ_TENANT, auth_headers
 from tests.support.waiting import poll
 

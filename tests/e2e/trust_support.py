@@ -1,8 +1,8 @@
 """Helpers of the access-control and audit tests: one participant taken through the whole care
 path by a named user, and tokens for any role, tenant and programs."""
 
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 
 from deploy import api_client as api
 from deploy.demo_cohort import IMPROVED_PHQ9, assessment, reassessment, referral

@@ -42,7 +42,7 @@ def test_the_stack_topics_are_replicated_to_three_brokers(cluster_stack):
         admin.close()
     min_isr = {name: config["min.insync.replicas"]["value"]
                for by_name in configs.values() for name, config in by_name.items()}
-    assert min_isr == {n: "2" for n in names}
+    assert min_isr == dict.fromkeys(names, "2")
 
 
 def test_kill_dash_nine_one_broker_of_three_mid_run(cluster_stack):

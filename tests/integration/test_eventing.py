@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, time as dtime
+from datetime import UTC, datetime
+from datetime import time as dtime
 
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient

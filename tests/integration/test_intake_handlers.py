@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from deploy.demo_cohort import assessment, referral, reassessment
+from deploy.demo_cohort import assessment, reassessment, referral
 from services.contracts.base import Actor
 from services.contracts.codes import AssessmentKind, Instrument
 from services.contracts.envelope import parse_envelope
@@ -17,11 +17,11 @@ from services.intake import commands as c
 from services.intake import handlers
 from services.intake.domain.sections import Section
 from services.intake.handlers import Incomplete
-from services.web.refusals import Conflict, NotPermitted
 from services.intake.tables import IntakeBase
 from services.privacy.data_key_store import SqliteDataKeys
 from services.privacy.master_key_file import MasterKeyFile
 from services.privacy.sealing import goal_field, open_sealed
+from services.web.refusals import Conflict, NotPermitted
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,8 @@ consumer with planning's handlers, and the outbox relayed to Kafka by the idempo
 import json
 import time
 import uuid
-from datetime import UTC, datetime, time as dtime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 
 import pytest
 from kafka import KafkaProducer

@@ -17,7 +17,7 @@ NO_CSSRS = CssrsAnswers(False, False, None, None, None, False, None)
 
 
 def ratings(**over: int) -> dict[D, int]:
-    base = {d: 0 for d in D}
+    base = dict.fromkeys(D, 0)
     base.update({D[k.upper()]: v for k, v in over.items()})
     return base
 

@@ -8,6 +8,7 @@ from services.contracts.codes import AssessmentKind, Instrument
 from services.intake import commands as c
 from services.intake.domain.sections import Section, StaffRole, WrongRole, check_may_sign, missing_for_completion
 
+
 def error_of(model, **body) -> dict:
     with pytest.raises(ValidationError) as err:
         model(**body)

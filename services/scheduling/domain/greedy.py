@@ -11,16 +11,21 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from .model import (
+    Clinician,
+    GroupSlot,
     Load,
     Placement,
     Requirement,
     Unmet,
     Window,
-    inside as _inside,
-    overlaps as _overlaps,
     weekday_of,
 )
-from .model import Clinician, GroupSlot  # noqa: F401 - the calendar types the greedy reads
+from .model import (
+    inside as _inside,
+)
+from .model import (
+    overlaps as _overlaps,
+)
 
 STEP = timedelta(minutes=15)
 
