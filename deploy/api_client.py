@@ -36,27 +36,31 @@ def _roles(role: str | Iterable[str]) -> list[str]:
 
 
 def dev_token(role: str | Iterable[str], tenant: str = DEMO_TENANT, programs: Iterable[str] = DEMO_PROGRAMS,
-              subject: str | None = None, data_dir: Path | None = None) -> str:
+              subject: str | None = None, data_dir: Path | None = None, participant_id: str | None = None) -> str:
     """An access token from Keycloak for ``role`` (one role, or several) in ``tenant`` and ``programs``;
-    ``subject``: the username (the same name is the same person); none: one user per roles/tenant/programs."""
-    return identity(data_dir).token(_roles(role), tenant, programs, subject=subject)
+    ``subject``: the username (the same name is the same person); none: one user per roles/tenant/programs;
+    ``participant_id``: for a participant's own session (role ``participant``), the participant they are."""
+    return identity(data_dir).token(_roles(role), tenant, programs, subject=subject, participant_id=participant_id)
 
 
 def auth_headers(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEMO_TENANT,
                  programs: Iterable[str] = DEMO_PROGRAMS, subject: str | None = None,
-                 data_dir: Path | None = None) -> dict[str, str]:
+                 data_dir: Path | None = None, participant_id: str | None = None) -> dict[str, str]:
     """``{"Authorization": "Bearer ..."}`` for ``role``: what any caller of the APIs sends."""
-    return {"Authorization": f"Bearer {dev_token(role, tenant, programs, subject, data_dir)}"}
+    return {"Authorization": f"Bearer {dev_token(role, tenant, programs, subject, data_dir, participant_id)}"}
 
 
 def client(role: str | Iterable[str] = CARE_TEAM, tenant: str = DEMO_TENANT, programs: Iterable[str] = DEMO_PROGRAMS,
-           subject: str | None = None, data_dir: Path | None = None, **kwargs) -> httpx.Client:
+           subject: str | None = None, data_dir: Path | None = None, participant_id: str | None = None,
+           **kwargs) -> httpx.Client:
     """An ``httpx.Client`` sending a current token for ``role`` with every request (extra ``headers``
-    are kept). The user is made and signed in right away: a Keycloak that is down fails here."""
+    are kept; a request with its own ``Authorization`` keeps it). The user is made and signed in
+    right away: a Keycloak that is down fails here."""
     ident = identity(data_dir)
     roles, programs = _roles(role), list(programs)
-    ident.token(roles, tenant, programs, subject=subject)
-    return httpx.Client(auth=TokenAuth(ident, roles, tenant, programs, subject), **{"timeout": 15, **kwargs})
+    ident.token(roles, tenant, programs, subject=subject, participant_id=participant_id)
+    return httpx.Client(auth=TokenAuth(ident, roles, tenant, programs, subject, participant_id),
+                        **{"timeout": 15, **kwargs})
 
 
 @dataclass(frozen=True)

@@ -289,11 +289,13 @@ class IdentityClient:
 
 class TokenAuth(httpx.Auth):
     """httpx authentication that asks ``identity`` for a current token on every request (a client
-    kept open longer than a token's 30 minutes keeps working)."""
+    kept open longer than a token's 30 minutes keeps working). A request that brings its own
+    ``Authorization`` header (another caller's token, or none on purpose) keeps it."""
 
     def __init__(self, identity: IdentityClient, roles, tenant, programs, subject=None, participant_id=None):
         self.identity, self.args = identity, (roles, tenant, programs, subject, participant_id)
 
     def auth_flow(self, request: httpx.Request):
-        request.headers["Authorization"] = f"Bearer {self.identity.token(*self.args)}"
+        if "Authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {self.identity.token(*self.args)}"
         yield request

@@ -222,7 +222,7 @@ def test_restarting_the_prefect_server_keeps_the_scheduled_runs(stack):
 
         stack.prefect.stop()
         with pytest.raises(httpx.ConnectError):  # refused at once: the server is down (not merely slow)
-            httpx.get(f"{stack.prefect.api_url}/health", timeout=2)
+            httpx.get(f"{stack.prefect.api_url}/health", auth=stack.prefect.auth, timeout=2)
         stack.prefect.start()
         if stack.procs["workflows"].poll() is not None:  # the flow server gave up while Prefect was down
             stack.procs["workflows"] = start_flow_server(stack.prefect, stack.data_dir / "logs" / "workflows.log",
@@ -268,16 +268,16 @@ def test_a_check_in_run_that_fails_is_retried_and_reminds_once(stack):
 async def test_the_prefect_client_recovers_after_a_call_cut_short_by_its_deadline(stack):
     """Under load a Prefect call can outlive its deadline; the request cut short must not leave
     the long-lived client stuck (seen: every later call timed out): the next call works."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     from services.aftercare.follow_up_scheduler import PrefectFollowUpScheduler
     from services.eventing.consumer import TransientError
 
-    scheduler = PrefectFollowUpScheduler(stack.url("aftercare"), idempotency_prefix=stack.config.topic_prefix,
-                                         deadline_s=0.001)
+    scheduler = PrefectFollowUpScheduler(idempotency_prefix=stack.config.topic_prefix, deadline_s=0.001)
     far = datetime.now(UTC) + timedelta(days=30)  # never comes due during the session
     args = {"follow_up_id": "fu-deadline-probe-d7", "participant_id": "p-deadline-probe", "due_at": far}
-    with temporary_settings({PREFECT_API_URL: stack.prefect.api_url}):
+    with temporary_settings({PREFECT_API_URL: stack.prefect.api_url,
+                             PREFECT_API_AUTH_STRING: stack.prefect.auth_string}):
         try:
             with pytest.raises(TransientError, match="TimeoutError"):
                 await scheduler.schedule(**args)

@@ -25,6 +25,11 @@ def journey(stack):
     return take_through_care(stack, 5, subject=SUBJECT)
 
 
+def sub(stack, username: str) -> str:
+    """The person's id in the trail: Keycloak's id of the user (the token's ``sub``)."""
+    return stack.identity.user_id(username)
+
+
 def trail(stack, service: str, **query) -> list[dict]:
     with stack.client("privacy_officer", subject="privacy-1") as http:
         r = http.get(f"{stack.url(service)}/audit", params=query)
@@ -51,24 +56,24 @@ def test_every_step_of_the_journey_is_in_the_trail_by_participant_and_by_user(st
     for service, actions in wanted.items():
         rows = trail(stack, service, participant_id=pid)
         assert actions <= {e["action"] for e in rows}, (service, sorted({e["action"] for e in rows}))
-        mine = [e for e in rows if e["subject"] == SUBJECT]
+        mine = [e for e in rows if e["subject"] == sub(stack, SUBJECT)]
         # reads while waiting for the plan, the sessions, aftercare: not found yet, then found
         assert {e["outcome"] for e in mine} <= {"success", "not_found"}, service
         assert all(e["program_id"] == "adult-mh" for e in mine if e["outcome"] == "success"), service
         assert {e["role"] for e in mine} <= {"clinician", "psychiatrist", "case_manager", "scheduler",
                                              "care_coordinator"}
-        by_user = trail(stack, service, subject=SUBJECT)
+        by_user = trail(stack, service, subject=sub(stack, SUBJECT))
         assert {e["participant_id"] for e in by_user} == {pid}, "this user touched this participant only"
         assert by_user == mine, "by user and by participant agree"
 
     intake = trail(stack, "intake", participant_id=pid)
-    assert [e["action"] for e in intake if e["subject"] == SUBJECT].count("assessment.complete") == 2, \
+    assert [e["action"] for e in intake if e["subject"] == sub(stack, SUBJECT)].count("assessment.complete") == 2, \
         "the initial assessment and the re-assessment"
     assert next(e for e in intake if e["action"] == "referral.create")["resource"] == f"participant:{pid}"
     attendance = [e for e in trail(stack, "scheduling", participant_id=pid) if e["action"] == "attendance.record"]
     assert len(attendance) == 3 and all(e["resource"].startswith("session:") for e in attendance)
     purposes = [e["purpose"] for e in trail(stack, "aftercare", participant_id=pid)
-                if e["subject"] == SUBJECT and e["outcome"] == "success"]
+                if e["subject"] == sub(stack, SUBJECT) and e["outcome"] == "success"]
     assert purposes[-1] == "care_coordination" and "treatment" in purposes
     assert trail(stack, "operations", participant_id=pid) == [], "operations holds no participant record"
 
@@ -92,7 +97,7 @@ def test_a_refused_access_is_recorded_as_such(stack, journey):
     with stack.client("scheduler", subject="sched-audit-1") as http:
         assert http.get(f"{stack.url('intake')}/assessments/{journey.assessment_id}").status_code == 403
         assert http.get(f"{stack.url('intake')}/participants/{journey.participant_id}").status_code == 403
-    rows = trail(stack, "intake", subject="sched-audit-1")
+    rows = trail(stack, "intake", subject=sub(stack, "sched-audit-1"))
     assert [(e["action"], e["outcome"], e["status_code"]) for e in rows] == [
         ("assessment.read", "forbidden", 403), ("participant.read", "forbidden", 403)]
     assert rows[1]["participant_id"] == journey.participant_id
