@@ -167,6 +167,7 @@ async def _follow_up_of_claimed_tenant(s: AsyncSession, access: Access, follow_u
     access.resource = f"follow_up:{follow_up_id}"
     if fu is not None:
         access.participants[fu.participant_id] = fu.program_id
+        access.owner_tenant = fu.tenant_id  # the flow server has no tenant: its rows are the owner's
     programs = access.principal.programs
     reason = ("unknown_follow_up" if fu is None else "other_tenant" if fu.tenant_id != tenant_id
               else "token_of_another_tenant" if access.tenant and access.tenant != tenant_id

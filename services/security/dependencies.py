@@ -38,6 +38,9 @@ class Access:
     resource: str = ""
     participants: dict[str, str | None] = field(default_factory=dict)  # participant id -> program id
     out_of_scope: bool = False
+    owner_tenant: str | None = None
+    """The tenant that owns what a tenant-less service identity (the flow server) touched: its
+    audit rows go to that tenant's trail, where the owner's privacy officer reads them."""
 
     def admits(self, participant_id: str, tenant_id: str | None, program_id: str | None) -> bool:
         """Whether the participant is in the caller's scope (recorded either way)."""
@@ -92,7 +95,7 @@ async def _write(request: Request, access: Access, outcome: str, status_code: in
     asked = request.path_params.get("participant_id")  # a participant looked for and not found
     touched = access.participants.items() or [(asked, None)]
     request.app.state.audit_writer.add([
-        AuditRecord(access.tenant, access.principal.subject, access.role, access.action,
+        AuditRecord(access.tenant or access.owner_tenant or "", access.principal.subject, access.role, access.action,
                     access.resource or request.scope["route"].path, pid, program, access.purpose, outcome,
                     status_code)
         for pid, program in touched])

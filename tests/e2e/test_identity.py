@@ -154,8 +154,8 @@ def test_forged_actors_are_refused_and_records_audit_and_events_name_the_real_su
         r = clin.post(signatures, json={"role": "clinician", "signer_id": "someone-else"})
         assert r.status_code == 422 and "signer_id" in r.text
         assert clin.post(signatures, json={"role": "clinician"}).status_code == 201
-        r = clin.post(f"{urls.intake}/participants/{pid}/safety-flags/f-1/resolution",
-                      json={"action": "safety_plan_updated", "resolved_by": "staff-9"})
+        r = clin.post(f"{urls.intake}/safety-flags/f-1/resolution",
+                      json={"action_taken": "safety_plan", "resolved_by": "staff-9"})
         assert r.status_code == 422 and "resolved_by" in r.text, r.text
 
     # the participant signs in their own session (role participant, their participant_id)

@@ -148,7 +148,7 @@ def test_bad_requests_are_refused_with_the_reason(stack):
             r = case_manager.put(f"{base}/sections/psychiatric_medical", json=body["sections"]["psychiatric_medical"])
             assert r.status_code == 403 and "psychiatric_medical" in r.text and "psychiatrist" in r.text
             r = case_manager.post(f"{base}/completion", json={})
-            assert r.status_code == 403 and "may not complete" in r.text
+            assert r.status_code == 403 and "completing an assessment" in r.text and "may not" in r.text
         r = http.put(f"{base}/sections/psychosocial", json={**body["sections"]["psychosocial"], "shoe_size": 9})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "shoe_size"]
         r = http.post(f"{base}/sections/psychosocial/signature", json={})
@@ -192,7 +192,11 @@ def test_a_retried_request_creates_nothing_twice(stack, readers):
 def test_every_request_body_has_an_example_in_the_openapi_document(stack):
     doc = httpx.get(f"{stack.url('intake')}/openapi.json").json()
     schemas = doc["components"]["schemas"]
-    bodies = [op["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    def model(schema: dict) -> str:  # a body the route may leave out is anyOf [the model, null]
+        ref = schema.get("$ref") or next(s["$ref"] for s in schema["anyOf"] if "$ref" in s)
+        return ref.split("/")[-1]
+
+    bodies = [model(op["requestBody"]["content"]["application/json"]["schema"])
               for path in doc["paths"].values() for op in path.values() if "requestBody" in op]
     assert len(bodies) >= 15
     assert [b for b in bodies if not schemas[b].get("examples")] == []

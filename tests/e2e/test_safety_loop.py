@@ -84,16 +84,17 @@ def test_an_answer_to_a_cancelled_follow_up_is_flagged_escalated_shown_overdue_a
 
     # the closed loop: a clinician acknowledges and resolves it; the actor is the token's subject
     with stack.client(subject="staff-clin-42") as clinician:
+        me = stack.identity.user_id("staff-clin-42")  # who acts: Keycloak's id of the signed-in user
         base = f"{aftercare_url}/safety-flags/{flag_id}"
         bad = clinician.post(f"{base}/resolution", json={"action_taken": "crisis_evaluation", "resolved_by": "x"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "resolved_by"]
         bad = clinician.post(f"{base}/resolution", json={"action_taken": "thoughts_and_prayers"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "action_taken"]
         acked = clinician.post(f"{base}/acknowledgement").json()
-        assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "staff-clin-42"
+        assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == me
         done = clinician.post(f"{base}/resolution", json={"action_taken": "crisis_evaluation"}).json()
         assert (done["status"], done["resolved_by"], done["action_taken"]) == (
-            "resolved", "staff-clin-42", "crisis_evaluation")
+            "resolved", me, "crisis_evaluation")
         again = clinician.post(f"{base}/resolution", json={"action_taken": "emergency_referral"})
         assert again.status_code == 409 and "action_taken" in again.json()["detail"]
     with stack.client("care_coordinator") as coordinator:
@@ -106,7 +107,7 @@ def test_an_answer_to_a_cancelled_follow_up_is_flagged_escalated_shown_overdue_a
             assert r.json()["detail"] == absent.json()["detail"].replace("sflag-none", flag_id)
         assert all(f["flag_id"] != flag_id for f in outsider.get(f"{aftercare_url}/safety-flags").json())
     reader.wait_for(lambda rs: reader.events(pid, "safety_flag_resolved.v1"), 30, "SafetyFlagResolved")
-    assert reader.events(pid, "safety_flag_acknowledged.v1")[0]["data"]["acknowledged_by"] == "staff-clin-42"
+    assert reader.events(pid, "safety_flag_acknowledged.v1")[0]["data"]["acknowledged_by"] == me
     resolved = reader.events(pid, "safety_flag_resolved.v1")
     assert len(resolved) == 1 and resolved[0]["data"]["action_taken"] == "crisis_evaluation"
 
@@ -135,13 +136,14 @@ def test_a_flag_raised_at_intake_is_answered_at_intake_and_closes_planning_s_cop
         assert {f["disposition"] for f in listed} == {"same_day_suicide_risk_assessment",
                                                       "same_day_evaluation_for_hospitalisation"}
     with stack.client(subject="staff-psy-9") as psychiatrist:
+        me = stack.identity.user_id("staff-psy-9")
         first, second = (f["flag_id"] for f in listed)
         acked = psychiatrist.post(f"{intake_url}/safety-flags/{first}/acknowledgement").json()
-        assert acked["acknowledged_by"] == "staff-psy-9" and acked["status"] == "acknowledged"
+        assert acked["acknowledged_by"] == me and acked["status"] == "acknowledged"
         for flag_id, action in ((first, "same_day_evaluation"), (second, "emergency_referral")):
             done = psychiatrist.post(f"{intake_url}/safety-flags/{flag_id}/resolution",
                                      json={"action_taken": action}).json()
-            assert (done["status"], done["resolved_by"], done["action_taken"]) == ("resolved", "staff-psy-9", action)
+            assert (done["status"], done["resolved_by"], done["action_taken"]) == ("resolved", me, action)
     with stack.client("scheduler") as scheduler:
         assert scheduler.get(f"{intake_url}/safety-flags").status_code == 403
     reader.wait_for(lambda rs: len(reader.events(pid, "intake.safety_flag_resolved.v1")) == 2, 30, "2 resolutions")
