@@ -122,7 +122,8 @@ class ReminderNotifier:
             try:
                 await asyncio.to_thread(self.smtp.send, reminder.email, reminder)
             except OSError as exc:  # smtplib's errors are OSErrors too; the address is never in the message
-                raise ReminderNotSent(f"the reminder email was not sent ({type(exc).__name__}); try again later") from exc
+                raise ReminderNotSent(
+                    f"the reminder email was not sent ({type(exc).__name__}); try again later") from exc
             channel = "email"
         self.file.record(reminder, channel)
         return channel

@@ -171,7 +171,8 @@ def _section_routes(section: Section, model: type[BaseModel]) -> None:
                          responses=COMMAND_ERRORS)
 
 
-for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview), (Section.PSYCHIATRIC_MEDICAL, PsychiatricMedical),
+for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview),
+                         (Section.PSYCHIATRIC_MEDICAL, PsychiatricMedical),
                          (Section.SUBSTANCE_USE, SubstanceUse), (Section.PSYCHOSOCIAL, Psychosocial)):
     _section_routes(_section, _model)
 

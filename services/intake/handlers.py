@@ -242,7 +242,8 @@ async def sign_section(session: AsyncSession, assessment_id: str, section: Secti
 InstrumentCommand = Phq9 | Gad7 | AuditC | Dast10 | CssrsScreener
 
 
-def _score(instrument: Instrument, cmd: InstrumentCommand, now: datetime) -> tuple[InstrumentResult, SafetyFinding | None]:
+def _score(instrument: Instrument, cmd: InstrumentCommand,
+           now: datetime) -> tuple[InstrumentResult, SafetyFinding | None]:
     match cmd:
         case Phq9():
             return score_phq9(cmd.items), phq9_safety(cmd.items, now)

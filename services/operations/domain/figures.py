@@ -4,6 +4,7 @@ figures out, as of ``now``, optionally for one tenant and/or program."""
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -122,7 +123,7 @@ def pipeline(rows: Rows) -> dict:
     js = journeys(rows)
     stages = [{"stage": s, "reached": sum(1 for j in js if j[s])} for s in STAGES]
     transitions = []
-    for a, b in zip(STAGES, STAGES[1:]):
+    for a, b in pairwise(STAGES):
         gaps = [(j[b] - j[a]).total_seconds() for j in js if j[a] and j[b]]
         transitions.append({"from": a, "to": b, "participants": len(gaps),
                             "median_hours": round(median(gaps) / 3600, 3) if gaps else None,
