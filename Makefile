@@ -30,9 +30,11 @@ postgres:
 run: install
 	$(BIN)/python -m deploy run
 
-## Install, check the published contracts, start Kafka + Prefect + services, run every test, stop them
+## Install, check the published contracts, lint (ruff) and type-check (mypy), start Kafka + Prefect + services, run every test, stop them
 test: install browser postgres
 	$(BIN)/python -m services.contracts.published_docs --check
+	$(BIN)/ruff check services workflows deploy tests bench
+	$(BIN)/mypy services workflows deploy
 	$(BIN)/python -m pytest -ra --durations=20 tests
 
 test-unit: install

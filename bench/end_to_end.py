@@ -148,7 +148,8 @@ async def _measure(cfg: BenchConfig, stack: Stack) -> dict:
     duplicates = sum(1 for p in admitted if o.counts_by_participant[p]["continuum.planning.plan_created.v1"] > 1)
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.machine()}, "
+                   f"Python {platform.python_version()}",
         "participants": cfg.participants, "admitted": len(admitted), "reached_sessions_scheduled": reached,
         "to_aftercare": len(chosen),
         "reached_aftercare": sum(o.counts_by_participant[p]["continuum.aftercare.follow_up_scheduled.v1"] >= 4

@@ -178,12 +178,12 @@ def poison_messages(good: dict, count: int) -> list[tuple[bytes, str]]:
     kinds = [
         (lambda n: f"{{ not json {n}".encode(), "not JSON"),
         (lambda n: json.dumps({"specversion": "1.0", "id": f"bad-{n}"}).encode(), "not a CloudEvent"),
-        (lambda n: json.dumps({**good, "id": f"poison-unknown-{n}", "type": "continuum.intake.moon_landed.v1"}).encode(),
-         "unknown event type"),
+        (lambda n: json.dumps({**good, "id": f"poison-unknown-{n}",
+                               "type": "continuum.intake.moon_landed.v1"}).encode(), "unknown event type"),
         (lambda n: json.dumps({**good, "id": f"poison-future-{n}",
                                "type": good["type"].rsplit(".", 1)[0] + ".v2"}).encode(), "unknown event type"),
-        (lambda n: json.dumps({**good, "id": f"poison-invalid-{n}", "data": {**good["data"], "participant_id": 7}}).encode(),
-         "invalid"),
+        (lambda n: json.dumps({**good, "id": f"poison-invalid-{n}",
+                               "data": {**good["data"], "participant_id": 7}}).encode(), "invalid"),
         (lambda n: b"{" + b" " * (600 * 1024) + f'"n": {n}}}'.encode(), "oversized"),
     ]
     return [(kinds[n % len(kinds)][0](n), kinds[n % len(kinds)][1]) for n in range(count)]

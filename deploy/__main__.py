@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 
 from .demo_cohort import DemoCohort
+from .kafka_runner import KafkaBroker
 from .keycloak_runner import ADMIN_USERNAME
 from .stack import Stack, StackConfig
 
@@ -85,7 +86,7 @@ def kafka(brokers: int = typer.Option(1, help="1: one broker; 3 or more: a KRaft
         raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is set: there is no broker to start")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        if getattr(broker, "security", None):
+        if isinstance(broker, KafkaBroker) and broker.security:  # a cluster is never secured
             stack.start_kafka()  # services on a secured broker create no topics: the admin does, with the ACLs
             console.print(f"Kafka up on {broker.bootstrap} (SASL_SSL, SCRAM-SHA-512); topics and ACLs created "
                           f"for prefix {cfg.topic_prefix!r}. A service connects with KAFKA_SECURITY_PROTOCOL=SASL_SSL "

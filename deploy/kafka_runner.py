@@ -102,6 +102,7 @@ class KafkaBroker:
             "num.partitions=1",
         ]
         if self.security:
+            assert self.controller_port is not None  # chosen in __post_init__
             lines = with_properties(lines, self.security.broker_properties(self.port, self.controller_port))
         props.write_text("\n".join(lines) + "\n")
         props.chmod(0o600)  # a secured broker's own password is in it

@@ -50,6 +50,7 @@ class PostgresServer:
 
     @property
     def log_file(self) -> Path:
+        assert self.cluster is not None, "start() chooses the cluster"
         return self.cluster / "server.log"
 
     def url(self, database: str) -> str:
@@ -89,6 +90,7 @@ class PostgresServer:
         return path
 
     def _init_cluster(self) -> None:
+        assert self.cluster is not None, "start() chooses the cluster"
         if (self.cluster / "PG_VERSION").exists():
             return
         self._run("initdb", "-D", str(self.cluster), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
@@ -98,6 +100,7 @@ class PostgresServer:
 
     def _write_settings(self) -> None:
         """Rewritten at every start: the port is chosen then."""
+        assert self.cluster is not None, "start() chooses the cluster"
         path = self.cluster / "continuum.conf"
         path.write_text("\n".join([
             f"port = {self.port}",

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import httpx
 
@@ -61,7 +61,8 @@ class StackConfig:
                   keycloak_port=int(os.environ.get("CONTINUUM_KEYCLOAK_PORT", 8180)),
                   topic_prefix=os.environ.get("CONTINUUM_TOPIC_PREFIX", ""),
                   secure=os.environ.get("CONTINUUM_KAFKA_SECURE", "") in ("1", "true", "yes"),
-                  database=os.environ.get("CONTINUUM_DATABASE", "sqlite"))
+                  # any other value is refused by Stack()
+                  database=cast(Literal["sqlite", "postgresql"], os.environ.get("CONTINUUM_DATABASE", "sqlite")))
         for s in CONSUMERS:
             if port := os.environ.get(f"CONTINUUM_{s.upper()}_HTTP_PORT"):
                 cfg.service_ports[s] = int(port)
@@ -92,16 +93,20 @@ class Stack:
             raise ValueError("secure mode secures the local broker: unset KAFKA_BOOTSTRAP_SERVERS, or configure "
                              "an existing cluster's security with the KAFKA_* settings instead")
         self.kafka = None if self.external_kafka else local_kafka(config, self.data_dir / "kafka", security)
-        self.prefect = beside.prefect if beside else PrefectServer(self.data_dir / "prefect", config.prefect_port,
-                                                                   ui=config.prefect_ui)
+        self.prefect: PrefectServer = beside.prefect if beside else PrefectServer(
+            self.data_dir / "prefect", config.prefect_port, ui=config.prefect_ui)
         self.postgres = PostgresServer(self.data_dir) if config.database == "postgresql" else None
-        self.keycloak = beside.keycloak if beside else KeycloakServer(self.data_dir / "identity", config.keycloak_port)
+        self.keycloak: KeycloakServer = beside.keycloak if beside else KeycloakServer(self.data_dir / "identity",
+                                                                                      config.keycloak_port)
         self.owns_identity = beside is None  # False: another's Keycloak (beside, or use_identity): never stopped here
         self.procs: dict[str, subprocess.Popen] = {}
 
     @property
     def bootstrap(self) -> str:
-        return self.external_kafka or self.kafka.bootstrap
+        if self.external_kafka:
+            return self.external_kafka
+        assert self.kafka is not None  # the local broker, without an external one
+        return self.kafka.bootstrap
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.service_ports[service]}"

@@ -72,7 +72,7 @@ def stack(kafka_stack, identity_server):
     """The whole system as `make run` starts it (without the demo cohort), on the session's Keycloak."""
     kafka_stack.use_identity(identity_server)
     kafka_stack.start_platform()
-    yield kafka_stack
+    return kafka_stack
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ def identity() -> tuple[WorkflowSettings, ClientCredentials]:
         settings, issuer = WorkflowSettings(), AuthSettings().issuer
         if refusals := settings.refusals() + ([] if issuer else ["no issuer: set CONTINUUM_AUTH_ISSUER"]):
             raise RuntimeError("; ".join(refusals))
+        assert issuer is not None  # refused above otherwise
         _identity = settings, ClientCredentials(issuer, settings.client_id, settings.secret)
     return _identity
 

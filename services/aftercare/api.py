@@ -364,6 +364,7 @@ async def put_reminder_contact(participant_id: Id, body: Contact,
         plan = await _latest_plan(s, participant_id)
         contact = await s.get(ReminderContact, participant_id)
         programs = access.principal.programs
+        program: str | None
         if plan is not None:
             tenant, program = plan.tenant_id, plan.program_id
         elif contact is not None:
@@ -375,7 +376,9 @@ async def put_reminder_contact(participant_id: Id, body: Contact,
         owner.update(tenant=tenant, program=program)
 
     async def act(uow: UnitOfWork) -> dict:
-        await _aftercare(cmd.request).set_contact(uow.session, participant_id, str(body.email), owner["tenant"],
+        tenant = owner["tenant"]
+        assert tenant is not None  # in_scope found it
+        await _aftercare(cmd.request).set_contact(uow.session, participant_id, str(body.email), tenant,
                                                   owner["program"])
         return {}
     await cmd.run(act, body=body, scope=in_scope)

@@ -95,6 +95,7 @@ class FollowUpDispatcher:
         async with self.rt.unit_of_work() as uow:
             for seen, opening, grace in made:
                 fu = await uow.session.get(FollowUp, seen.id)
+                assert fu is not None  # read above; follow-ups are never deleted
                 fu.flow_run_id, fu.grace_flow_run_id = opening, grace
                 if fu.runs != "to_schedule":  # cancelled meanwhile: the next pass cancels these runs
                     continue
@@ -129,7 +130,7 @@ class FollowUpDispatcher:
                                   FollowUp.status.in_(("open", "missed")))
         async with self.rt.db.sessions() as s:  # the batch's addresses in one read
             emails = dict((await s.execute(select(ReminderContact.participant_id, ReminderContact.email).where(
-                ReminderContact.participant_id.in_({fu.participant_id for fu in due})))).all()) if due else {}
+                ReminderContact.participant_id.in_({fu.participant_id for fu in due})))).tuples().all()) if due else {}
         for fu in due:
             reminder = Reminder(fu.participant_id, fu.id, fu.due_at, emails.get(fu.participant_id))
             try:
@@ -139,6 +140,7 @@ class FollowUpDispatcher:
                 continue
             async with self.rt.db.transaction(fu.participant_id) as s:
                 row = await s.get(FollowUp, fu.id)
+                assert row is not None  # read above; follow-ups are never deleted
                 row.reminder, row.reminder_channel = "sent", channel
             self.done["reminded"] += 1
             log.info("follow_up.reminded", follow_up_id=fu.id, participant_id=fu.participant_id, channel=channel)
@@ -147,10 +149,12 @@ class FollowUpDispatcher:
     async def _reminder_refused(self, follow_up_id: str, reason: str) -> None:
         async with self.rt.db.transaction() as s:
             row = await s.get(FollowUp, follow_up_id)
+            assert row is not None  # read above; follow-ups are never deleted
             row.reminder_attempts += 1
-            row.reminder_next_at = self.clock() + reminder_retry_delay(row.reminder_attempts)
+            retry_at = self.clock() + reminder_retry_delay(row.reminder_attempts)
+            row.reminder_next_at = retry_at
         log.warning("follow_up.reminder_refused", follow_up_id=follow_up_id, attempts=row.reminder_attempts,
-                    retry_at=row.reminder_next_at.isoformat(), reason=reason[:200])
+                    retry_at=retry_at.isoformat(), reason=reason[:200])
 
 
 def _log_retry(state: RetryCallState) -> None:

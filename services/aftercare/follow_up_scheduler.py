@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 import httpx
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.states import Cancelling, Scheduled
 
@@ -43,7 +43,7 @@ class PrefectFollowUpScheduler:
         self.idempotency_prefix = idempotency_prefix
         self.deadline_s = deadline_s
         self._deployment_id = None
-        self._client = None
+        self._client: PrefectClient | None = None
 
     async def _connected(self):
         """One client for the process's life: its connection pool and TLS context are made once."""

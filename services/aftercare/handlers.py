@@ -5,6 +5,7 @@ missing check-ins (with escalation); the way back up; readmission."""
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -310,8 +311,9 @@ class Aftercare:
         readmissions = select(FollowUp.episode_id, FollowUp.cancelled_at).where(FollowUp.cancel_reason == "readmitted")
         for episode_id, at in (await session.execute(readmissions)).all():
             readmitted[episode_id] = min(at, readmitted.get(episode_id, at))
-        discharges = [Discharge(p.discharged_at, completed.get(p.episode_id, []), readmitted.get(p.episode_id),
-                                tz=self.settings.zone_of(p.program_id)) for p in plans]
+        # cast: plans holds only the discharged ones (filtered above)
+        discharges = [Discharge(cast(datetime, p.discharged_at), completed.get(p.episode_id, []),
+                                readmitted.get(p.episode_id), tz=self.settings.zone_of(p.program_id)) for p in plans]
         result = {"as_of": now.isoformat(), "day_length_seconds": self.settings.day_length_seconds}
         for days in (7, 30):
             m = follow_up_measure(discharges, days, now, self.day)

@@ -94,7 +94,7 @@ def smtp_sender(settings, base: ContinuumSettings) -> SmtpSender | None:
     if not settings.smtp_host:
         return None
     local = settings.smtp_host in LOOPBACK_HOSTS
-    security = settings.smtp_security or ("plain" if base.is_development and local else "starttls")
+    security: SmtpSecurity = settings.smtp_security or ("plain" if base.is_development and local else "starttls")
     if security == "plain" and not (base.is_development and local):
         raise StartRefused(f"reminder mail without TLS (CONTINUUM_AFTERCARE_SMTP_SECURITY=plain) to "
                            f"{settings.smtp_host} in {base.environment}: plain SMTP only in development to a "
@@ -122,7 +122,8 @@ class ReminderNotifier:
             try:
                 await asyncio.to_thread(self.smtp.send, reminder.email, reminder)
             except OSError as exc:  # smtplib's errors are OSErrors too; the address is never in the message
-                raise ReminderNotSent(f"the reminder email was not sent ({type(exc).__name__}); try again later") from exc
+                raise ReminderNotSent(
+                    f"the reminder email was not sent ({type(exc).__name__}); try again later") from exc
             channel = "email"
         self.file.record(reminder, channel)
         return channel

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,9 @@ class SafetyFlagColumns:
     resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     resolved_by_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     action_taken: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    if TYPE_CHECKING:  # each owner's table declares its own primary key
+        id: Mapped[str]
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def resolve(outbox: Outbox, flag, action: SafetyAction, actor: Actor, now: datet
     return flag
 
 
-async def escalate_overdue(session: AsyncSession, outbox: Outbox, model: type, now: datetime,
+async def escalate_overdue(session: AsyncSession, outbox: Outbox, model: type[SafetyFlagColumns], now: datetime,
                            ladder: rules.EscalationLadder, events: FlagEvents) -> int:
     """One sweep: every open flag past its deadline goes up the ladder (catching up on every
     level that fell due). Rows locked and skipped if another instance holds them."""
@@ -147,7 +151,7 @@ class SafetySweep:
     overdue flags of ``model`` in one unit of work."""
 
     unit_of_work: Callable[[], AbstractAsyncContextManager]
-    model: type
+    model: type[SafetyFlagColumns]
     events: FlagEvents
     ladder: rules.EscalationLadder
     interval_s: float

@@ -25,6 +25,7 @@ Sources, cited by key in the table:
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.contracts.codes import Instrument, RiskSeverity
 from services.contracts.codes import SafetyDisposition as Do
@@ -43,7 +44,7 @@ class TriageRule:
     instrument: Instrument
     trigger: str                   # the code events carry (SafetyRiskFlagged.triggers)
     answers: str                   # the answer pattern, in words
-    matches: Callable[[object], bool]
+    matches: Callable[[Any], bool]  # the instrument's answers: CssrsAnswers, or PHQ-9's item 9 (an int)
     severity: RiskSeverity
     disposition: Do
     source: str

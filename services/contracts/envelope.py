@@ -95,7 +95,7 @@ class KafkaRecord:
 
 def to_record(ce: CloudEvent) -> KafkaRecord:
     value = ce.model_dump_json(exclude_none=True).encode()
-    headers = (
+    headers: tuple[tuple[str, bytes], ...] = (
         ("ce_specversion", b"1.0"),
         ("ce_type", ce.type.encode()),
         ("ce_id", ce.id.encode()),

@@ -197,8 +197,8 @@ def stale_files() -> list[str]:
 def main(argv: list[str]) -> int:
     if "--check" in argv:
         stale = stale_files()
-        for path in stale:
-            print(f"stale: {path}", file=sys.stderr)
+        for name in stale:
+            print(f"stale: {name}", file=sys.stderr)
         if stale:
             print("run: python -m services.contracts.published_docs", file=sys.stderr)
         return 1 if stale else 0

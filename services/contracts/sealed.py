@@ -2,7 +2,7 @@
 in events (envelope encryption; see ``services/privacy``). Only a holder of the
 participant's data key can open it; once that key is shredded, nobody can."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -10,7 +10,7 @@ from .base import Id
 
 Base64 = Annotated[str, StringConstraints(min_length=4, max_length=200_000, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
 
-SEALING_ALGORITHM = "AES-256-GCM"
+SEALING_ALGORITHM: Final = "AES-256-GCM"
 
 
 class SealedValue(BaseModel):

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import DateTime, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -166,7 +167,8 @@ class Database:
         except DBAPIError as exc:
             if self.is_postgresql and _retryable_on_postgresql(exc):
                 # as SQLite's "database is locked": an OperationalError, which callers retry
-                raise OperationalError(exc.statement, exc.params, exc.orig) from exc
+                # DBAPIError.orig is Optional where OperationalError's parameter is not: passed on as it came
+                raise OperationalError(exc.statement, exc.params, cast(BaseException, exc.orig)) from exc
             raise
 
     async def dispose(self) -> None:

@@ -177,13 +177,14 @@ def build_faust_app(rt: ServiceRuntime) -> faust.App:
     if dead_letter_topics:
         if rt.on_dead_letter is None:
             raise ValueError(f"{rt.service} reads dead-letter topics: pass on_dead_letter")
+        on_dead_letter = rt.on_dead_letter
         raw = app.topic(*dead_letter_topics, key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
 
         @app.agent(raw, name=f"{rt.service}-dead-letters")
         async def consume_dead_letters(stream):  # the handler never raises either
             async for ev in stream.events():
-                await rt.on_dead_letter(rt, _incoming(ev.message))
+                await on_dead_letter(rt, _incoming(ev.message))
 
     return app
 

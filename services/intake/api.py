@@ -156,6 +156,7 @@ def _section_routes(section: Section, model: type[BaseModel]) -> None:
         async def act(uow: UnitOfWork) -> dict:
             by = acting_as(cmd.access, may_sign, f"signing the {section.value} section")
             row = await handlers.sign_section(uow.session, assessment_id, section, by)
+            assert row.signed_at is not None  # sign_section signs it
             return {"assessment_id": assessment_id, "section": section.value, "signed": True,
                     "signed_by": row.signed_by, "signed_role": row.signed_role,
                     "signed_at": row.signed_at.isoformat()}
@@ -171,7 +172,8 @@ def _section_routes(section: Section, model: type[BaseModel]) -> None:
                          responses=COMMAND_ERRORS)
 
 
-for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview), (Section.PSYCHIATRIC_MEDICAL, PsychiatricMedical),
+for _section, _model in ((Section.CLINICAL_INTERVIEW, ClinicalInterview),
+                         (Section.PSYCHIATRIC_MEDICAL, PsychiatricMedical),
                          (Section.SUBSTANCE_USE, SubstanceUse), (Section.PSYCHOSOCIAL, Psychosocial)):
     _section_routes(_section, _model)
 
@@ -197,9 +199,9 @@ def _instrument_route(instrument: Instrument, model: type[BaseModel]) -> None:
                          description="Administered by the caller (the token's subject).", responses=COMMAND_ERRORS)
 
 
-for _instrument, _model in ((Instrument.PHQ9, Phq9), (Instrument.GAD7, Gad7), (Instrument.AUDIT_C, AuditC),
-                            (Instrument.DAST10, Dast10), (Instrument.CSSRS_SCREENER, CssrsScreener)):
-    _instrument_route(_instrument, _model)
+for _instrument, _instrument_model in ((Instrument.PHQ9, Phq9), (Instrument.GAD7, Gad7), (Instrument.AUDIT_C, AuditC),
+                                       (Instrument.DAST10, Dast10), (Instrument.CSSRS_SCREENER, CssrsScreener)):
+    _instrument_route(_instrument, _instrument_model)
 
 
 def _outcome(a: Assessment) -> dict:

@@ -6,6 +6,7 @@ token (``Access.actor``), and a body that still sends ``signer`` or ``administer
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from services.contracts.base import Id
 from services.contracts.codes import (
@@ -30,7 +31,7 @@ from .domain.instruments import CssrsAnswers, ItemError, Sex, check_cssrs
 
 
 def _strict(example: dict | None = None) -> ConfigDict:
-    extra = {"examples": [example]} if example else None
+    extra: JsonDict | None = {"examples": [example]} if example else None
     return ConfigDict(extra="forbid", frozen=True, json_schema_extra=extra)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.base import Actor
+from services.contracts.base import Actor, Event
 from services.contracts.codes import (
     AssessmentKind,
     AttendanceMode,
@@ -34,7 +34,7 @@ from services.contracts.events_intake import (
     SafetyRiskFlagged,
     SectionSignature,
 )
-from services.eventing.consumer import HandlerContext
+from services.eventing.consumer import Handler, HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
@@ -119,6 +119,7 @@ async def receive_referral(session: AsyncSession, outbox: Outbox, cmd: ReceiveRe
         date_of_birth=cmd.participant.date_of_birth, email=cmd.participant.email,
         phone=cmd.participant.phone,
     ))
+    assert cmd.tenant_id is not None and cmd.program_id is not None  # the API scopes it to the caller's
     referral = _open_referral(session, outbox, pid, cmd.source, None,
                               EventContext.new(cmd.tenant_id, cmd.program_id), reason=cmd.reason)
     return ReferralAccepted(pid, referral.id, referral.episode_id)
@@ -143,7 +144,7 @@ async def on_relapse_risk(ctx: HandlerContext, event: RelapseRiskDetected) -> No
                    event.episode_id, EventContext.caused_by(ctx.cause))
 
 
-HANDLERS = {RelapseRiskDetected: on_relapse_risk}
+HANDLERS: dict[type[Event], Handler] = {RelapseRiskDetected: on_relapse_risk}
 
 
 # --- opening an assessment ---------------------------------------------------------------
@@ -242,7 +243,8 @@ async def sign_section(session: AsyncSession, assessment_id: str, section: Secti
 InstrumentCommand = Phq9 | Gad7 | AuditC | Dast10 | CssrsScreener
 
 
-def _score(instrument: Instrument, cmd: InstrumentCommand, now: datetime) -> tuple[InstrumentResult, SafetyFinding | None]:
+def _score(instrument: Instrument, cmd: InstrumentCommand,
+           now: datetime) -> tuple[InstrumentResult, SafetyFinding | None]:
     match cmd:
         case Phq9():
             return score_phq9(cmd.items), phq9_safety(cmd.items, now)
@@ -383,6 +385,7 @@ async def evaluate(session: AsyncSession, assessment: Assessment) -> Evaluation:
                                    .order_by(SafetyFlag.flagged_at))).all()
     safety = combined([SafetyFinding(RiskSeverity(f.severity), tuple(f.triggers), f.respond_by) for f in flags])
     referral = await session.get(Referral, assessment.referral_id)
+    assert referral is not None  # an assessment's referral (a foreign key)
     clinical, medical = sections[Section.CLINICAL_INTERVIEW], sections[Section.PSYCHIATRIC_MEDICAL]
     environment = asam.RecoveryEnvironment(sections[Section.PSYCHOSOCIAL]["recovery_environment"])
     inputs = asam.AsamInputs(
@@ -434,6 +437,7 @@ async def complete_assessment(session: AsyncSession, outbox: Outbox, assessment_
                          field="override", needs_confirmation=list(exc.reasons)) from None
     participant = await _participant(session, assessment.participant_id)
     referral = await session.get(Referral, assessment.referral_id)
+    assert referral is not None  # an assessment's referral (a foreign key)
     now = _now()
     kind = AssessmentKind(assessment.kind)
     scores = tuple(InstrumentScore(instrument=r.instrument, total=r.total, band=r.band) for r in ev.scores.values())

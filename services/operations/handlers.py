@@ -12,7 +12,7 @@ from tenacity import (
 
 from services.contracts.base import Event
 from services.contracts.catalogue import EVENT_TYPES
-from services.eventing.consumer import HandlerContext, IncomingMessage
+from services.eventing.consumer import Handler, HandlerContext, IncomingMessage
 from services.eventing.database import Database
 from services.eventing.dead_letter_reasons import reason_code
 from services.eventing.logging import get_logger
@@ -29,7 +29,7 @@ async def project_event(ctx: HandlerContext, event: Event) -> None:
     await apply(ctx.session, project(event, Meta(ce.type, ce.tenantid, ce.programid, ce.time)))
 
 
-HANDLERS = dict.fromkeys(EVENT_TYPES.values(), project_event)
+HANDLERS: dict[type[Event], Handler] = dict.fromkeys(EVENT_TYPES.values(), project_event)
 
 
 def dead_letter_of(msg: IncomingMessage) -> DeadLetter:

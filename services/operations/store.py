@@ -1,5 +1,7 @@
 """The read model's adapter: applies upserts to the operations store and reads its rows."""
 
+from typing import cast
+
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +23,7 @@ async def apply(session: AsyncSession, upserts: list[Upsert]) -> None:
         if row is None:
             session.add(model(**merged))
         else:
+            assert current is not None  # read from the row above
             for col, value in merged.items():
                 if current.get(col) != value:
                     setattr(row, col, value)
@@ -32,7 +35,7 @@ async def load_rows(session: AsyncSession) -> Rows:
     out: Rows = {}
     for name, model in TABLES.items():
         cols = _columns(model)
-        pk = [c.key for c in inspect(model).primary_key]
+        pk = [cast(str, c.key) for c in inspect(model).primary_key]  # Column.key is Optional: a table's never is
         result = await session.scalars(select(model).order_by(*[getattr(model, k) for k in pk]))
         out[name] = [{c: getattr(r, c) for c in cols} for r in result.all()]
     return out

@@ -158,5 +158,6 @@ class EventCount(OperationsBase):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-TABLES = {m.__tablename__: m for m in (Referral, Episode, Plan, Week, HoursAlert, Session, FollowUp,
-                                        SafetyFlag, DeadLetterRow, EventCount)}
+TABLES: dict[str, type[OperationsBase]] = {
+    m.__tablename__: m for m in (Referral, Episode, Plan, Week, HoursAlert, Session, FollowUp,
+                                 SafetyFlag, DeadLetterRow, EventCount)}

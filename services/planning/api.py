@@ -9,6 +9,7 @@ participant reads and signs their own plan only, in their own session (``/me/...
 ``participant_id``)."""
 
 import asyncio
+from typing import overload
 
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
@@ -84,6 +85,10 @@ async def _participant_in_scope(s: AsyncSession, access: Access, participant_id:
     access.resource = f"participant:{participant_id}"
 
 
+@overload
+def _review(held: ReviewHeld) -> dict: ...
+@overload
+def _review(held: ReviewHeld | None) -> dict | None: ...
 def _review(held: ReviewHeld | None) -> dict | None:
     if held is None:
         return None
@@ -233,7 +238,7 @@ async def post_review(plan_id: Id, body: RequestReview | None = None,
                       cmd: Command = commands.authorized(Permission.PLAN_WRITE, "plan.review")):
     """The caller's request for a progress review now (ProgressReviewed, and StepUpRecommended or
     ReadyForStepDown when that is the decision)."""
-    async def act(uow: UnitOfWork) -> dict | None:
+    async def act(uow: UnitOfWork) -> dict:
         return _review(await request_review(uow.session, uow.outbox, plan_id, cmd.access.actor))
     return await cmd.run(act, body=body, scope=lambda s: _plan_in_scope(s, cmd.access, plan_id))
 

@@ -29,7 +29,8 @@ class InterventionChange(Strict):
     discipline: Discipline
     problem_ids: list[Id] = Field(default_factory=list, max_length=30)
     wellbeing_domains: list[WellbeingDomain] | None = Field(
-        default=None, max_length=len(WellbeingDomain), description="Defaults to what the program's template for the modality covers")
+        default=None, max_length=len(WellbeingDomain),
+        description="Defaults to what the program's template for the modality covers")
 
 
 class RevisePlan(Strict):

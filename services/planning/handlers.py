@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.base import Actor
+from services.contracts.base import Actor, Event
 from services.contracts.codes import AssessmentKind, Instrument, ReviewDecision, RiskSeverity, SignerRole
 from services.contracts.envelope import EventContext
 from services.contracts.events_intake import AssessmentCompleted, AssessmentSafetyFlagResolved, SafetyRiskFlagged
@@ -27,7 +27,7 @@ from services.contracts.events_planning import (
     _PlanBody,
 )
 from services.contracts.events_scheduling import SessionAttended, SessionMissed
-from services.eventing.consumer import HandlerContext
+from services.eventing.consumer import Handler, HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
@@ -288,6 +288,7 @@ async def hold_review(session: AsyncSession, outbox: Outbox, state: CarePlanStat
     flags = (await session.scalars(select(SafetyFlag.severity).where(
         SafetyFlag.participant_id == state.participant_id, SafetyFlag.resolved_at.is_(None)))).all()
     version = await current_version(session, state.plan_id)
+    assert version is not None  # a plan has its first version from the start
     goals_total = len(version.body.get("goals", ()))
     inputs = ReviewInputs(
         phq9_baseline=state.phq9_baseline, phq9_latest=state.phq9_latest,
@@ -349,6 +350,7 @@ async def _open_for_edit(session: AsyncSession, plan_id: str) -> tuple[CarePlanS
     if state.status not in OPEN:
         raise PlanConflict(f"plan {plan_id} is {state.status}; it can no longer change")
     version = await current_version(session, plan_id)
+    assert version is not None  # a plan has its first version from the start
     return state, version
 
 
@@ -419,6 +421,7 @@ async def sign_plan(session: AsyncSession, outbox: Outbox, plan_id: str, version
     A clinician's token never gives the participant's own signature (403)."""
     state = await _state_for_command(session, plan_id)
     current = await current_version(session, plan_id)
+    assert current is not None  # a plan has its first version from the start
     if version != current.version:
         raise PlanConflict(f"version {version} of plan {plan_id} is superseded by version {current.version}: "
                            "sign the current version")
@@ -467,14 +470,18 @@ async def mark_goal_met(session: AsyncSession, outbox: Outbox, plan_id: str, goa
         raise UnknownGoal(f"plan {plan_id} has no goal {goal_id}")
     if goal_id not in state.goals_met:
         state.goals_met = [*state.goals_met, goal_id]
-    return await hold_review(session, outbox, state, "goal_met", EventContext.new(state.tenant_id, state.program_id),
+    held = await hold_review(session, outbox, state, "goal_met", EventContext.new(state.tenant_id, state.program_id),
                              requested_by=by)
+    assert held is not None  # held unless only_on_change
+    return held
 
 
 async def request_review(session: AsyncSession, outbox: Outbox, plan_id: str, by: Actor) -> ReviewHeld:
     state, _ = await _open_for_edit(session, plan_id)
-    return await hold_review(session, outbox, state, "requested", EventContext.new(state.tenant_id, state.program_id),
+    held = await hold_review(session, outbox, state, "requested", EventContext.new(state.tenant_id, state.program_id),
                              requested_by=by)
+    assert held is not None  # held unless only_on_change
+    return held
 
 
 async def resolve_safety_flag(session: AsyncSession, outbox: Outbox, participant_id: str, flag_id: str,
@@ -493,7 +500,7 @@ async def resolve_safety_flag(session: AsyncSession, outbox: Outbox, participant
                              requested_by=by)
 
 
-HANDLERS = {
+HANDLERS: dict[type[Event], Handler] = {
     AssessmentCompleted: on_assessment_completed,
     SafetyRiskFlagged: on_safety_risk_flagged,
     AssessmentSafetyFlagResolved: on_safety_flag_resolved,

@@ -135,6 +135,7 @@ async def post_check_in(session_id: Id,
                         ) -> JSONResponse:
     async def act(uow: UnitOfWork) -> dict:
         s = await check_in(uow.session, uow.outbox, session_id, actor=cmd.access.actor)
+        assert s.checked_in_at is not None  # check_in sets it
         return {"session_id": s.id, "status": s.status, "checked_in_at": s.checked_in_at.isoformat()}
     return await cmd.run(act, scope=lambda db: _session_in_scope(db, cmd.access, session_id))
 

@@ -9,11 +9,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts.base import Actor
+from services.contracts.base import Actor, Event
 from services.contracts.codes import AttendanceMode, Discipline, MissedReason, Modality, Weekday
 from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import ParticipantDischarged
@@ -30,7 +31,7 @@ from services.contracts.events_scheduling import (
     UnmetRequirement,
 )
 from services.contracts.events_scheduling import WeekHours as WeekHoursSummary
-from services.eventing.consumer import HandlerContext
+from services.eventing.consumer import Handler, HandlerContext
 from services.eventing.ids import new_id
 from services.eventing.logging import get_logger
 from services.eventing.outbox import Outbox
@@ -99,8 +100,9 @@ async def prepare_store(session: AsyncSession) -> None:
 
 async def claim_schedule(session: AsyncSession) -> None:
     """Write first: the transaction holds the database's write lock from here to its commit."""
-    result = await session.execute(update(PlacementLock).where(PlacementLock.id == 1)
-                                   .values(counter=PlacementLock.counter + 1))
+    # an UPDATE's result is a CursorResult (rowcount); Session.execute is typed with the general Result
+    result = cast(CursorResult, await session.execute(update(PlacementLock).where(PlacementLock.id == 1)
+                                                      .values(counter=PlacementLock.counter + 1)))
     if result.rowcount == 0:
         session.add(PlacementLock(id=1, counter=1))
         await session.flush()
@@ -261,17 +263,19 @@ async def schedule_participant(session: AsyncSession, outbox: Outbox, out: Event
     added: dict[date, list[Session]] = {w: [] for w in weeks}
     for p in changes.added:
         starts, ends = session_span_utc(p.starts, int((p.ends - p.starts).total_seconds() // 60), tz)
+        week = _week_of(p.starts.date(), weeks)
         s = Session(id=new_id("ses"), participant_id=state.participant_id, tenant_id=state.tenant_id,
                     program_id=state.program_id, plan_id=state.plan_id, plan_version=state.plan_version,
                     intervention_id=p.intervention_id, modality=str(p.modality), starts_at=starts, ends_at=ends,
-                    week_start=_week_of(p.starts.date(), weeks), group_id=p.group_id, clinician_id=p.clinician_id,
+                    week_start=week, group_id=p.group_id, clinician_id=p.clinician_id,
                     place=_place_for(state, cal, p), mode=str(mode), status="scheduled", revision=0)
         session.add(s)
-        added[s.week_start].append(s)
+        added[week].append(s)
     await session.flush()
 
     unmet_by_week: dict[date, list[UnmetRequirement]] = {w: [] for w in weeks}
     for u in result.unmet:
+        assert u.week_start is not None  # place_weeks dates every unmet requirement
         unmet_by_week[u.week_start].append(UnmetRequirement(intervention_id=u.intervention_id,
                                                             sessions_missing=u.sessions_missing,
                                                             reason_code=u.reason_code, week_start=u.week_start))
@@ -511,7 +515,7 @@ async def _after_change(session: AsyncSession, outbox: Outbox, ctx: EventContext
 async def weekly_hours(session: AsyncSession, state: ParticipantSchedule, week_start: date) -> WeekHours:
     rows = (await session.scalars(select(Session).where(Session.participant_id == state.participant_id,
                                                         Session.week_start == week_start))).all()
-    return week_hours(week_start, [SessionHours(s.week_start, s.starts_at,
+    return week_hours(week_start, [SessionHours(week_start, s.starts_at,  # the rows of that week
                                                 int((s.ends_at - s.starts_at).total_seconds() // 60), s.status,
                                                 s.minutes_attended) for s in rows], state.weekly_hours_minimum)
 
@@ -529,4 +533,5 @@ async def _watch_hours(session: AsyncSession, outbox: Outbox, ctx: EventContext,
                                  hours_required=hours.required, hours_still_possible=hours.still_possible), ctx)
 
 
-HANDLERS = {PlanCreated: on_plan, PlanRevised: on_plan, ParticipantDischarged: on_discharged}
+HANDLERS: dict[type[Event], Handler] = {PlanCreated: on_plan, PlanRevised: on_plan,
+                                        ParticipantDischarged: on_discharged}

@@ -42,6 +42,7 @@ class ClientCredentials:
         with self._lock:
             if self._token is None or self._clock() >= self._renew_at:
                 self._fetch()
+            assert self._token is not None  # set by _fetch
             return self._token
 
     def forget(self) -> None:

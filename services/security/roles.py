@@ -44,7 +44,8 @@ opening check-ins and checking grace windows, nothing else; ``privacy_officer`` 
 trail and erases a participant's sealed words (crypto-shredding), nothing else. ``operations``
 reads aggregates only, never a participant's record; a ``scheduler`` reads and changes sessions
 but never an assessment or a plan. A ``participant`` (a participant's own session: the token's
-``participant_id``) reads and signs their own plan and confirms their own aftercare plan, nothing else; no other role signs as them.
+``participant_id``) reads and signs their own plan and confirms their own aftercare plan, nothing
+else; no other role signs as them.
 /health, /metrics, /docs and the dashboard page need no token
 (no participant data)."""
 
@@ -108,7 +109,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INTEGRATION_CLIENT: frozenset({P.REFERRAL_CREATE, P.PARTICIPANT_READ}),
     Role.WORKFLOW: frozenset({P.FOLLOW_UP_RUN}),
     Role.PRIVACY_OFFICER: frozenset({P.AUDIT_READ, P.PARTICIPANT_ERASE}),
-    Role.PARTICIPANT: frozenset({P.PLAN_READ_OWN, P.PLAN_SIGN_OWN, P.AFTERCARE_PLAN_CONFIRM}),  # their own plan only (participant_id)
+    # their own plan only (participant_id)
+    Role.PARTICIPANT: frozenset({P.PLAN_READ_OWN, P.PLAN_SIGN_OWN, P.AFTERCARE_PLAN_CONFIRM}),
 }
 
 

@@ -14,6 +14,7 @@ Each service keeps its answers in a table of its own, in its own store:
 import hashlib
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,9 @@ class IdempotentRequestRow:
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    if TYPE_CHECKING:  # the service's declarative base, mixed in, gives the keyword constructor
+        def __init__(self, **columns: Any) -> None: ...
 
 
 def fingerprint(method: str, path: str, body: dict, caller: str = "") -> str:

@@ -6,6 +6,7 @@ that does not exist. One router, built per owner with its table, events and cloc
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +25,8 @@ from .commands import Command, Commands
 from .error_responses import errors
 from .refusals import Conflict, NotFound
 
+Flag = TypeVar("Flag", bound=recording.SafetyFlagColumns)  # the owner's flag table
+
 
 class Resolution(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action_taken": "safety_plan"}]})
@@ -31,8 +34,8 @@ class Resolution(BaseModel):
     action_taken: SafetyAction = Field(description="What was done, as a code; who did it is the token's subject")
 
 
-def safety_flag_routes(model: type, events: recording.FlagEvents, commands: Commands, *,
-                       describe: Callable[[object, datetime], dict], clock: Callable[[Request], datetime],
+def safety_flag_routes(model: type[Flag], events: recording.FlagEvents, commands: Commands, *,
+                       describe: Callable[[Flag, datetime], dict], clock: Callable[[Request], datetime],
                        which: str) -> APIRouter:
     """``model``: the owner's flag table; ``commands``: the owner's command layer (its stored
     answers of ``Idempotency-Key``); ``describe``: a flag as its API shows it; ``clock``: now, for

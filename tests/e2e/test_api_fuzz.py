@@ -40,7 +40,8 @@ def config_file(ids: dict[str, list], path) -> str:
     return str(path)
 
 
-def schemathesis_run(base_url: str, headers: dict[str, str], ids: dict[str, list], work_dir) -> subprocess.CompletedProcess:
+def schemathesis_run(base_url: str, headers: dict[str, str], ids: dict[str, list],
+                     work_dir) -> subprocess.CompletedProcess:
     """`schemathesis run` on a service's document: its examples, boundary values of every
     field (coverage) and random valid and invalid input (fuzzing)."""
     command = [
@@ -79,5 +80,6 @@ def test_every_answer_keeps_to_the_openapi_document(service, stack, fuzz_ids, pr
     # the mail server need not be up: opening a check-in only asks for its reminder (the
     # dispatcher sends it), so no answer depends on SMTP
     run = schemathesis_run(stack.url(service), auth_headers(stack, service), fuzz_ids[service], tmp_path)
-    assert run.returncode == 0, f"schemathesis found failures in {service}:\n{run.stdout[-20000:]}\n{run.stderr[-2000:]}"
+    assert run.returncode == 0, \
+        f"schemathesis found failures in {service}:\n{run.stdout[-20000:]}\n{run.stderr[-2000:]}"
     assert "passed" in run.stdout and "Operations:" in run.stdout, run.stdout  # it did test something

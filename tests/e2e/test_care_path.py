@@ -184,13 +184,14 @@ def test_bad_http_input_names_the_field(stack):
     with stack.client() as http:
         intake = stack.url("intake")
         body = referral(3)
-        r = http.post(f"{intake}/referrals", json={**body, "participant": {**body["participant"], "date_of_birth": "x"}})
+        r = http.post(f"{intake}/referrals",
+                      json={**body, "participant": {**body["participant"], "date_of_birth": "x"}})
         assert r.status_code == 422
         assert ["body", "participant", "date_of_birth"] in [e["loc"] for e in r.json()["detail"]]
         pid = http.post(f"{intake}/referrals", json=body).json()["participant_id"]
         aid = http.post(f"{intake}/participants/{pid}/assessments", json={"kind": "initial"}).json()["assessment_id"]
         bad = assessment(3)["instruments"]["phq9"]
-        bad["items"] = bad["items"][:8] + [7]
+        bad["items"] = [*bad["items"][:8], 7]
         r = http.post(f"{intake}/assessments/{aid}/instruments/phq9", json=bad)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "items"]
         assert "item 9" in r.json()["detail"][0]["msg"]

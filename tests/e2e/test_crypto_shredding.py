@@ -40,7 +40,8 @@ def test_shredding_a_key_makes_past_events_unreadable_for_that_participant_only(
         completed = {pid: next(r for r in intake.wait_for(
             lambda rs, pid=pid: any(r.key == pid.encode() and r.headers["ce_type"].endswith(b"assessment_completed.v1")
                                     for r in rs), 30, "AssessmentCompleted")
-            if r.key == pid.encode() and r.headers["ce_type"].endswith(b"assessment_completed.v1")) for pid in (gone, kept)}
+            if r.key == pid.encode() and r.headers["ce_type"].endswith(b"assessment_completed.v1"))
+            for pid in (gone, kept)}
         said = {pid: [g["text"] for g in assessment(i)["sections"]["clinical_interview"]["goals"]]
                 for pid, i in ((gone, 21), (kept, 22))}
         for pid, record in completed.items():  # before: both open, from the raw event
@@ -50,7 +51,8 @@ def test_shredding_a_key_makes_past_events_unreadable_for_that_participant_only(
         assert r.status_code == 200, r.text
         key_id = goals_of(completed[gone])[0][1].key_id
         assert [k["key_id"] for k in r.json()["shredded_keys"]] == [key_id]
-        assert http.delete(f"{urls.intake}/participants/{gone}/data-key", headers=erase).json() == r.json(), "again: no change"
+        assert http.delete(f"{urls.intake}/participants/{gone}/data-key", headers=erase).json() == r.json(), \
+            "again: no change"
         assert http.delete(f"{urls.intake}/participants/p-nobody/data-key", headers=erase).status_code == 404
 
         for goal_id, sealed in goals_of(completed[gone]):  # after: the same bytes no longer open

@@ -117,10 +117,12 @@ def test_forged_actors_are_refused_and_records_audit_and_events_name_the_real_su
     reader = readers(events_topic("intake", stack.config.topic_prefix), events_topic("planning",
                                                                                     stack.config.topic_prefix))
     a = assessment(41)
-    with _as(stack, "clinician", people["clinician"]) as clin, _as(stack, "psychiatrist", people["psychiatrist"]) as psy, \
+    with _as(stack, "clinician", people["clinician"]) as clin, \
+            _as(stack, "psychiatrist", people["psychiatrist"]) as psy, \
             _as(stack, "case_manager", people["case_manager"]) as cm:
         pid = api.refer(clin, urls, referral(41))["participant_id"]
-        aid = clin.post(f"{urls.intake}/participants/{pid}/assessments", json={"kind": "initial"}).json()["assessment_id"]
+        aid = clin.post(f"{urls.intake}/participants/{pid}/assessments",
+                        json={"kind": "initial"}).json()["assessment_id"]
         base = f"{urls.intake}/assessments/{aid}"
         # a body naming a signer: 422 naming the field (was: sign as anyone, a psychiatrist among them)
         forged_body = {**a["sections"]["psychiatric_medical"], "signer": {"staff_id": "staff-psy-2",

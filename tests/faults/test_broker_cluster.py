@@ -1,6 +1,7 @@
 """Fault scenario 7 at small scale, on a stack of its own over a three-broker KRaft cluster
 (replication factor 3, min.insync.replicas 2): one broker killed in the middle of a run and
-brought back loses nothing acknowledged. (`python -m bench faults --scenario kill-a-broker --participants 1000` runs it at scale.)"""
+brought back loses nothing acknowledged. (`python -m bench faults --scenario kill-a-broker
+--participants 1000` runs it at scale.)"""
 
 import dataclasses
 import uuid
@@ -34,7 +35,7 @@ def test_the_stack_topics_are_replicated_to_three_brokers(cluster_stack):
     admin = KafkaAdminClient(bootstrap_servers=cluster_stack.bootstrap)
     try:
         assert {b["broker_id"] for b in admin.describe_cluster()["brokers"]} == {1, 2, 3}
-        for topic in admin.describe_topics(names + ["__consumer_offsets"]):
+        for topic in admin.describe_topics([*names, "__consumer_offsets"]):
             assert topic["partitions"], topic["name"]
             assert all(len(p["replica_nodes"]) == 3 for p in topic["partitions"]), topic["name"]
         configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])

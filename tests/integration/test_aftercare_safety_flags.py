@@ -93,7 +93,7 @@ async def _status(db, fid):
 @pytest.mark.parametrize("item9, severity", [(0, None), (1, "moderate"), (3, "high")])
 async def test_item9_boundaries_at_a_check_in(db, aftercare, item9, severity):
     fid = await follow_up(db, "open")
-    done, types, _ = await answer(db, aftercare, fid, CheckIn(**{**WELL.__dict__, "phq9_item9": item9}))
+    done, _types, _ = await answer(db, aftercare, fid, CheckIn(**{**WELL.__dict__, "phq9_item9": item9}))
     assert (done.safety_flag.severity if done.safety_flag else None) == severity
 
 
@@ -121,7 +121,7 @@ async def sweep(db, aftercare, clock):
 
 async def test_an_unacknowledged_flag_escalates_on_call_then_supervisor_then_director(db, aftercare, clock):
     fid = await follow_up(db, "cancelled")
-    done, _, _ = await answer(db, aftercare, fid, CheckIn(**{**WELL.__dict__, "phq9_item9": 2}))
+    _done, _, _ = await answer(db, aftercare, fid, CheckIn(**{**WELL.__dict__, "phq9_item9": 2}))
     clock.now = T0 + timedelta(minutes=59)
     assert (await sweep(db, aftercare, clock))[0] == 0
     clock.now = T0 + timedelta(hours=1)

@@ -182,7 +182,7 @@ async def test_one_relay_at_a_time_publishes_a_shared_outbox_and_another_takes_o
 
     async def write(n: int) -> None:
         async with planning_db.transaction() as session:
-            for i in range(n):
+            for _ in range(n):
                 Outbox(session, "intake", prefix).add(assessment_event(f"p-lease-{uuid.uuid4().hex[:6]}"), ctx)
 
     producer = idempotent_producer(KafkaSettings(bootstrap_servers=kafka_stack.bootstrap), "test-lease")
@@ -195,7 +195,7 @@ async def test_one_relay_at_a_time_publishes_a_shared_outbox_and_another_takes_o
         assert await first.publish_pending() == 2
         await write(2)
         assert await second.publish_pending() == 0, "the lease holder alone publishes"
-        time.sleep(8.1)  # the first worker died: its lease lapses
+        time.sleep(8.1)  # noqa: ASYNC251  the first worker died: its lease lapses (nothing on the loop runs either)
         assert await second.publish_pending() == 2
         assert await first.publish_pending() == 0, "the lease moved"
         await second.lease.release()

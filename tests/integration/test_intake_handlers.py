@@ -78,12 +78,14 @@ async def run_assessment(db, keys, pid: str, body: dict, *, complete: bool = Tru
             continue
         section = Section(name)
         cmd = SECTION_MODELS[section](**content)
-        await tx(db, lambda s, o: handlers.record_section(s, a.id, section, cmd, SIGNERS[section]))
-        await tx(db, lambda s, o: handlers.sign_section(s, a.id, section, SIGNERS[section]))
+        await tx(db, lambda s, o, section=section, cmd=cmd: handlers.record_section(s, a.id, section, cmd,
+                                                                                     SIGNERS[section]))
+        await tx(db, lambda s, o, section=section: handlers.sign_section(s, a.id, section, SIGNERS[section]))
     for name, answers in body["instruments"].items():
         instrument = Instrument(name)
         cmd = INSTRUMENT_MODELS[instrument](**answers)
-        await tx(db, lambda s, o: handlers.score_instrument(s, o, a.id, instrument, cmd, CLINICIAN))
+        await tx(db, lambda s, o, instrument=instrument, cmd=cmd: handlers.score_instrument(s, o, a.id, instrument,
+                                                                                             cmd, CLINICIAN))
     if complete:
         await tx(db, lambda s, o: handlers.complete_assessment(
             s, o, a.id, c.CompleteAssessment(**body["completion"]), keys, CLINICIAN))
@@ -95,7 +97,8 @@ async def test_rescoring_raises_another_flag_only_when_worse(db, keys):
     aid = await run_assessment(db, keys, pid, assessment(2), complete=False)
     for q6_recent in (False, False, True):  # moderate, the same again, then high
         cmd = c.CssrsScreener(q1=True, q2=False, q6=True, q6_past_3_months=q6_recent)
-        await tx(db, lambda s, o: handlers.score_instrument(s, o, aid, Instrument.CSSRS_SCREENER, cmd, CLINICIAN))
+        await tx(db, lambda s, o, cmd=cmd: handlers.score_instrument(s, o, aid, Instrument.CSSRS_SCREENER, cmd,
+                                                                      CLINICIAN))
     flags = await outbox_events(db, "safety_risk_flagged")
     assert [(f["severity"], f["triggers"]) for f in flags] == [
         ("moderate", ["cssrs_moderate_risk"]), ("high", ["cssrs_high_risk"])]
@@ -184,15 +187,16 @@ async def test_completion_without_a_required_section_is_refused_and_names_it(db,
 
 async def test_a_section_signed_by_the_wrong_role_is_refused(db, keys):
     pid = await refer(db, 3)
-    aid = await run_assessment(db, keys, pid, assessment(3), complete=False, skip_sections=tuple(s.value for s in Section))
+    aid = await run_assessment(db, keys, pid, assessment(3), complete=False,
+                               skip_sections=tuple(s.value for s in Section))
     body = c.Psychosocial(**assessment(3)["sections"]["psychosocial"])
-    with pytest.raises(NotPermitted, match="clinician may not sign the psychosocial section.*case_manager"):
+    with pytest.raises(NotPermitted, match=r"clinician may not sign the psychosocial section.*case_manager"):
         await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHOSOCIAL, body, CLINICIAN))
     # the psychiatric/medical section needs a psychiatrist: a clinician's or case manager's token may not
     medical = c.PsychiatricMedical(**assessment(3)["sections"]["psychiatric_medical"])
     for by in (CLINICIAN, SIGNERS[Section.PSYCHOSOCIAL], Actor(id="kc-sched-1", role="scheduler")):
         with pytest.raises(NotPermitted, match="may not sign the psychiatric_medical section"):
-            await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHIATRIC_MEDICAL, medical, by))
+            await tx(db, lambda s, o, by=by: handlers.record_section(s, aid, Section.PSYCHIATRIC_MEDICAL, medical, by))
     await tx(db, lambda s, o: handlers.record_section(s, aid, Section.PSYCHIATRIC_MEDICAL, medical,
                                                      SIGNERS[Section.PSYCHIATRIC_MEDICAL]))
     with pytest.raises(NotPermitted):
@@ -211,8 +215,9 @@ async def test_only_a_clinician_or_psychiatrist_completes(db, keys):
 async def test_a_clinician_override_is_recorded_with_its_reason(db, keys):
     pid = await refer(db, 9)
     body = assessment(9)
-    body["completion"] = {**body["completion"], "override": {"level_of_care": "2.1", "reason_code": "clinical_judgement",
-                                                             "note": "synthetic"}}
+    body["completion"] = {**body["completion"],
+                          "override": {"level_of_care": "2.1", "reason_code": "clinical_judgement",
+                                       "note": "synthetic"}}
     await run_assessment(db, keys, pid, body)
     done = (await outbox_events(db, "assessment_completed"))[0]
     assert done["recommended_level_of_care"] == "2.1" and done["admitted_to_iop"] is True

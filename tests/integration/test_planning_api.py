@@ -65,7 +65,8 @@ def test_api_edits_sign_off_and_reviews(stack, readers):
         assert http.post(f"{base}/versions/2/signatures", json={"role": "participant", "signer_id": pid}
                          ).status_code == 422, "no signer in a body"
         assert http.post(f"{base}/versions/2/signatures", json={"role": "participant"}).status_code == 403
-        r = http.post(f"{base}/versions/2/signatures", json={"role": "participant", "kind": "witnessed_paper_signature"})
+        r = http.post(f"{base}/versions/2/signatures",
+                      json={"role": "participant", "kind": "witnessed_paper_signature"})
         assert r.json() == {"plan_id": plan_id, "version": 2, "signed_by_clinician": True,
                             "signed_by_participant": True}
 

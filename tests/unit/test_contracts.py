@@ -3,6 +3,7 @@ from datetime import UTC, datetime, time
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from services.contracts.base import SERVICES
 from services.contracts.catalogue import EVENT_TYPES
@@ -31,7 +32,7 @@ def test_the_catalogue_covers_every_service():
 
 
 def test_events_are_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         assessment().participant_id = "other"
 
 

@@ -85,7 +85,8 @@ def sh(status, minutes=180, attended=None, day=0):
 
 
 def test_the_week_cannot_reach_the_minimum_as_soon_as_a_session_is_missed():
-    sessions = [sh("attended", attended=180), sh("scheduled", day=1), sh("scheduled", day=2), sh("scheduled", 60, day=3)]
+    sessions = [sh("attended", attended=180), sh("scheduled", day=1), sh("scheduled", day=2),
+                sh("scheduled", 60, day=3)]
     assert not week_hours(WEEK, sessions, 9).cannot_reach_minimum  # 3 + 3 + 3 + 1 = 10 still possible
     sessions[1] = sh("missed", day=1)
     h = week_hours(WEEK, sessions, 9)

@@ -4,6 +4,7 @@ figures out, as of ``now``, optionally for one tenant and/or program."""
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -81,11 +82,11 @@ def hours_compliance(rows: Rows, now: datetime) -> dict:
             attended[(s["plan_id"], s["week_start"])] += s["minutes_attended"] / 60
     weeks = []
     for (plan_id, week_start), w in sorted(latest.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        ended = datetime.combine(date.fromisoformat(week_start) + timedelta(days=7), datetime.min.time(),
-                                 tzinfo=now.tzinfo) <= now
+        week_ended = datetime.combine(date.fromisoformat(week_start) + timedelta(days=7), datetime.min.time(),
+                                      tzinfo=now.tzinfo) <= now
         weeks.append({"participant_id": w["participant_id"], "plan_id": plan_id, "week_start": week_start,
                       "hours_required": w["hours_required"], "hours_scheduled": w["hours_scheduled"],
-                      "hours_attended": round(attended[(plan_id, week_start)], 2), "week_ended": ended,
+                      "hours_attended": round(attended[(plan_id, week_start)], 2), "week_ended": week_ended,
                       "scheduled_meets_minimum": w["hours_scheduled"] >= w["hours_required"],
                       "attended_meets_minimum": attended[(plan_id, week_start)] >= w["hours_required"]})
     ended = [w for w in weeks if w["week_ended"]]
@@ -112,7 +113,7 @@ def journeys(rows: Rows) -> list[dict]:
         out.append({"participant_id": r["participant_id"], "referral_id": r["referral_id"],
                     "referred_out": bool(r.get("referred_out_at")),
                     "referred": r.get("received_at"), "assessed": r.get("assessed_at"),
-                    "planned": e.get("planned_at"), "scheduled": first_scheduled.get(r.get("episode_id")),
+                    "planned": e.get("planned_at"), "scheduled": first_scheduled.get(r.get("episode_id") or ""),
                     "ready_for_step_down": e.get("ready_for_step_down_at"),
                     "discharged": e.get("discharged_at"), "follow_ups": e.get("follow_ups_scheduled_at")})
     return out
@@ -122,7 +123,7 @@ def pipeline(rows: Rows) -> dict:
     js = journeys(rows)
     stages = [{"stage": s, "reached": sum(1 for j in js if j[s])} for s in STAGES]
     transitions = []
-    for a, b in zip(STAGES, STAGES[1:]):
+    for a, b in pairwise(STAGES):
         gaps = [(j[b] - j[a]).total_seconds() for j in js if j[a] and j[b]]
         transitions.append({"from": a, "to": b, "participants": len(gaps),
                             "median_hours": round(median(gaps) / 3600, 3) if gaps else None,

@@ -5,6 +5,7 @@ the events (never the clock), so a replay gives the same rows as the live run.""
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from services.contracts import events_aftercare as ac
 from services.contracts import events_intake as it
@@ -121,7 +122,7 @@ def _scheduled(e: sc.SessionsScheduled, m: Meta) -> list[Upsert]:
     return ups
 
 
-def _session_outcome(table_cols: Callable[[Event, Meta], dict]):
+def _session_outcome(table_cols: Callable[[Any, Meta], dict]):
     def project(e, m: Meta) -> list[Upsert]:
         return [Upsert.of("sessions", {"session_id": e.session_id}, **table_cols(e, m))]
     return project
@@ -179,7 +180,8 @@ def _aftercare_completed(e: ac.AftercareCompleted, m: Meta) -> list[Upsert]:
                       earliest={"aftercare_completed_at": e.completed_at})]
 
 
-PROJECTIONS: dict[type[Event], Callable[[Event, Meta], list[Upsert]]] = {
+# each event type with the projection of that type: the event parameter is Any here (as Handler's)
+PROJECTIONS: dict[type[Event], Callable[[Any, Meta], list[Upsert]]] = {
     it.ReferralReceived: _referral,
     it.AssessmentCompleted: _assessment,
     it.ReferredOut: _referred_out,

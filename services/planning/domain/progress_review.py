@@ -66,7 +66,7 @@ class ReviewOutcome:
 def criteria_met(i: ReviewInputs, program: ProgramRules) -> tuple[str, ...]:
     t = program.review
     met = []
-    if (i.measurable(t) and i.phq9_latest is not None
+    if (i.measurable(t) and i.phq9_baseline is not None and i.phq9_latest is not None
             and i.phq9_baseline - i.phq9_latest >= t.response_drop * i.phq9_baseline):
         met.append(RESPONSE)
     if i.measurable(t) and i.phq9_latest is not None and i.phq9_latest < t.remission_below:

@@ -5,6 +5,7 @@ the shortest session, and windows on one day that overlap (two entries for the
 same evening are a mistake to correct, not to guess at)."""
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from .model import WEEKDAYS, Window
 
@@ -28,7 +29,7 @@ def check_availability(windows: list[Window]) -> list[Window]:
         elif _length(w) < SHORTEST_SESSION:
             reasons.append(f"{w.day} {w.start:%H:%M}-{w.end:%H:%M}: shorter than the shortest session (15 min)")
     ordered = sorted(windows, key=lambda w: (WEEKDAYS.index(w.day), w.start))
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in pairwise(ordered):
         if a.day == b.day and b.start < a.end and a.end > a.start:
             reasons.append(f"{a.day} {a.start:%H:%M}-{a.end:%H:%M} overlaps {b.start:%H:%M}-{b.end:%H:%M}")
     if not windows:

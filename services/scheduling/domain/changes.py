@@ -42,11 +42,11 @@ def diff_schedule(ahead: list[Booked], placed: list[Placement]) -> ScheduleChang
         olds, news = old.get(iid, []), new.get(iid, [])
         # an unchanged session stays matched with itself first
         same = {(p.starts, p.group_id, p.clinician_id): p for p in news}
-        rest_old = []
+        rest_old: list[Booked] = []
         for b in olds:
-            p = same.pop((b.starts, b.group_id, b.clinician_id), None)
-            if p is not None:
-                kept.append((b, p))
+            unchanged = same.pop((b.starts, b.group_id, b.clinician_id), None)
+            if unchanged is not None:
+                kept.append((b, unchanged))
             else:
                 rest_old.append(b)
         rest_new = sorted(same.values(), key=lambda p: p.starts)

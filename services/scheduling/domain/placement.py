@@ -189,8 +189,8 @@ def place_weeks(
     placed = sorted((Placement(requirements[c.req].intervention_id, requirements[c.req].modality, c.starts, c.ends,
                                c.clinician_id, c.group_id) for c in chosen), key=lambda p: p.starts)
     got: dict[tuple[int, int], int] = defaultdict(int)
-    for c in chosen:
-        got[(c.req, c.week)] += 1
+    for placed_c in chosen:
+        got[(placed_c.req, placed_c.week)] += 1
     has_candidates = {(c.req, c.week) for c in candidates}
     unmet = [Unmet(req.intervention_id, req.sessions - got[(r, w)],
                    _reason(req, counts[(r, w)], (r, w) in has_candidates), ws)
@@ -207,7 +207,7 @@ def _solve(candidates: list[Candidate], requirements: list[Requirement], preferr
         return [], 0, True
     m = cp_model.CpModel()
     origin = datetime.combine(min(week_starts), datetime.min.time())
-    x = [m.NewBoolVar(f"x{i}") for i in range(len(candidates))]
+    x = [m.new_bool_var(f"x{i}") for i in range(len(candidates))]
     per_req_week: dict[tuple[int, int], list] = defaultdict(list)
     per_req_day: dict[tuple[int, date], list] = defaultdict(list)
     per_req_resource: dict[tuple[int, str], list] = defaultdict(list)
@@ -218,22 +218,22 @@ def _solve(candidates: list[Candidate], requirements: list[Requirement], preferr
         per_req_resource[(c.req, c.group_id or c.clinician_id)].append(x[i])
         s = int((c.starts - origin).total_seconds() // 60)
         e = int((c.ends - origin).total_seconds() // 60)
-        intervals.append(m.NewOptionalIntervalVar(s, e - s, e, x[i], f"iv{i}"))
+        intervals.append(m.new_optional_interval_var(s, e - s, e, x[i], f"iv{i}"))
     for (r, _w), xs in per_req_week.items():
-        m.Add(sum(xs) <= requirements[r].sessions)
+        m.add(sum(xs) <= requirements[r].sessions)
     for xs in per_req_day.values():
-        m.AddAtMostOne(xs)
-    m.AddNoOverlap(intervals)  # the participant is in one place at a time
+        m.add_at_most_one(xs)
+    m.add_no_overlap(intervals)  # the participant is in one place at a time
 
     minutes = sum(x[i] * requirements[c.req].minutes for i, c in enumerate(candidates))
     spread = []
     for (r, resource), xs in per_req_resource.items():
-        used = m.NewBoolVar(f"used_{r}_{resource}")
+        used = m.new_bool_var(f"used_{r}_{resource}")
         for v in xs:
-            m.AddImplication(v, used)
+            m.add_implication(v, used)
         if preferred.get(requirements[r].intervention_id) != resource:
             spread.append(used)
-    m.Maximize(minutes * MINUTE_WEIGHT - NEW_GROUP_PENALTY * sum(spread))
+    m.maximize(minutes * MINUTE_WEIGHT - NEW_GROUP_PENALTY * sum(spread))
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
