@@ -35,7 +35,8 @@ def get_json(http: httpx.Client, url: str):
 
 
 def flow_runs(stack, ids: list[str]) -> list[dict]:
-    r = httpx.post(f"{stack.prefect.api_url}/flow_runs/filter", auth=stack.prefect.auth, json={"flow_runs": {"id": {"any_": ids}}})
+    r = httpx.post(f"{stack.prefect.api_url}/flow_runs/filter", auth=stack.prefect.auth,
+                   json={"flow_runs": {"id": {"any_": ids}}})
     r.raise_for_status()
     return r.json()
 
@@ -145,7 +146,8 @@ def test_redelivered_events_cause_no_second_effect(stack, readers):
         assert len(reader.events(pid, "plan_created.v1")) == 1
         assert len(reader.events(pid, "follow_up_scheduled.v1")) == 4
         run_ids = [e["data"]["flow_run_id"] for e in reader.events(pid, "follow_up_scheduled.v1")]
-        r = httpx.post(f"{stack.prefect.api_url}/flow_runs/filter", auth=stack.prefect.auth, json={"flow_runs": {"id": {"any_": run_ids}}})
+        r = httpx.post(f"{stack.prefect.api_url}/flow_runs/filter", auth=stack.prefect.auth,
+                       json={"flow_runs": {"id": {"any_": run_ids}}})
         assert len(r.json()) == 4
 
 
