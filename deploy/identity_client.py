@@ -254,6 +254,19 @@ class IdentityClient:
         with self._lock:
             return self._password_grant(username, client_id).token
 
+    def allow_dashboard_at(self, dashboard_url: str, client_id: str = "continuum-dashboard") -> None:
+        """Narrow the dashboard client to the deployment's own dashboard: its address is the only
+        redirect URI, and (``webOrigins: +``) its origin the only one allowed to call the token
+        endpoint from a browser (a wildcard port would allow any origin on the host, and Keycloak
+        derives no CORS origin from it)."""
+        with self._lock:
+            found = self._admin_call("GET", "/clients", params={"clientId": client_id}).json()
+            if not found:
+                raise LookupError(f"no client {client_id} in realm {self.realm}")
+            rep = found[0]
+            rep.update(redirectUris=[dashboard_url, f"{dashboard_url.rstrip('/')}/*"], webOrigins=["+"])
+            self._admin_call("PUT", f"/clients/{rep['id']}", json=rep)
+
     def admin(self, method: str, path: str, **kwargs) -> httpx.Response:
         """A call of the realm's admin REST API (``path`` under ``/admin/realms/<realm>``)."""
         with self._lock:

@@ -218,6 +218,7 @@ class Stack:
                 on_step(f"Keycloak (identity provider, {self.keycloak.url})")
                 self.start_identity()
             if not self.shares_platform:
+                self.identity.allow_dashboard_at(self.dashboard_url)
                 on_step("Prefect server")
                 self.prefect.start()
                 on_step("flow server (workflows)")

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from deploy import api_client as api
@@ -59,10 +60,17 @@ def test_the_dashboard_shows_the_demo_cohort(stack, demo_cohort, browser_page, t
         assert figures["tenant_id"] == "demo-network"
     page = browser_page
     errors: list[str] = []
+    console: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("requestfailed", lambda r: console.append(f"failed: {r.method} {r.url} {r.failure}"))
     page.goto(stack.dashboard_url)
     sign_in(page, stack)
-    page.wait_for_selector("body[data-loaded='true']", timeout=30000)
+    try:
+        page.wait_for_selector("body[data-loaded='true']", timeout=30000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"not loaded: at {page.url}; errors {errors}; console {console}; "
+                             f"page {page.inner_text('body')[:500]!r}") from None
     assert page.url == stack.dashboard_url, "back on the dashboard, no code left in the address"
     assert page.inner_text("#user") == OPERATIONS_USER
     assert page.evaluate("sessionStorage.length + localStorage.length") == 0, "the token is in memory only"
