@@ -80,15 +80,8 @@ def smtp_server(stack_config):
     """A real local SMTP server (aiosmtpd) on the port aftercare sends reminders to;
     ``.messages`` holds what it received."""
     from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
 
-    class Collect(Message):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
-
-        def handle_message(self, message):
-            self.messages.append(message)
+    from tests.support.smtp_collector import Collect
 
     handler = Collect()
     controller = Controller(handler, hostname="127.0.0.1",

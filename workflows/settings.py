@@ -3,12 +3,11 @@ client ``continuum-workflow`` of the issuer ``CONTINUUM_AUTH_ISSUER``) and where
 A flow run's parameters never say where it calls: the aftercare address is the flow server's."""
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.security.settings import LOOPBACK_HOSTS
+from services.security.settings import checked_url
 
 
 class WorkflowSettings(BaseSettings):
@@ -23,16 +22,8 @@ class WorkflowSettings(BaseSettings):
     @field_validator("aftercare_url")
     @classmethod
     def _an_http_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip().rstrip("/")
-        url = urlsplit(value)
-        if url.scheme not in ("https", "http") or not url.hostname:
-            raise ValueError(f"aftercare_url: an http(s) URL (got {value!r})")
-        if url.scheme == "http" and url.hostname not in LOOPBACK_HOSTS:
-            raise ValueError(f"aftercare_url: http only on loopback; https for {url.hostname} (the flow server's "
-                             "token goes there)")
-        return value
+        checked = checked_url(value, "aftercare_url", "the flow server's token goes there")
+        return checked.rstrip("/") if checked else None
 
     def secret(self) -> str:
         """The client secret, read from the file each time (a rotated mounted secret is picked up)."""

@@ -12,6 +12,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def checked_url(value: str | None, field: str, why_https: str, example: str = "") -> str | None:
+    """``value`` stripped (None when empty), refused unless an http(s) URL, and http only on
+    loopback (``why_https``: what would travel in clear otherwise)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    url = urlsplit(value)
+    if url.scheme not in ("https", "http") or not url.hostname:
+        raise ValueError(f"{field}: an https URL{example} (got {value!r})")
+    if url.scheme == "http" and url.hostname not in LOOPBACK_HOSTS:
+        raise ValueError(f"{field}: http only on loopback; https for {url.hostname} ({why_https})")
+    return value
+
+
 class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTINUUM_AUTH_")
 
@@ -35,13 +49,6 @@ class AuthSettings(BaseSettings):
     @field_validator("issuer")
     @classmethod
     def _an_http_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()  # compared with iss exactly: a trailing slash is part of it
-        url = urlsplit(value)
-        if url.scheme not in ("https", "http") or not url.hostname:
-            raise ValueError(f"issuer: an https URL, e.g. https://idp.example/realms/continuum (got {value!r})")
-        if url.scheme == "http" and url.hostname not in LOOPBACK_HOSTS:
-            raise ValueError(f"issuer: http only on loopback; https for {url.hostname} (its keys are fetched "
-                             "from there)")
-        return value
+        # compared with iss exactly: a trailing slash is part of it
+        return checked_url(value, "issuer", "its keys are fetched from there",
+                           ", e.g. https://idp.example/realms/continuum")

@@ -6,21 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from deploy.processes import free_port
 from services.aftercare.notifications import FileNotifier, Reminder, ReminderNotifier, ReminderNotSent, SmtpSender
+from tests.support.smtp_collector import Collect
 
 pytestmark = pytest.mark.integration
-
-
-class Collect(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from deploy.kafka_certs import issue
 from deploy.processes import free_port
@@ -22,19 +21,11 @@ from services.aftercare.notifications import (
     smtp_sender,
 )
 from services.eventing.settings import ContinuumSettings, StartRefused
+from tests.support.smtp_collector import Collect
 
 pytestmark = pytest.mark.integration
 
 REMINDER = Reminder("p-abc", "fu-ep-1-d7", datetime(2026, 12, 8, 9, tzinfo=UTC), "sam@example.test")
-
-
-class Collect(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,14 @@ real SQLite store; no Kafka: the lifespan is not run). A body that still names a
 refused with 422 naming the field; the psychiatric/medical section needs a psychiatrist's token;
 what is recorded names the token's subject and the role that allowed the act.
 
-The tokens are read by a stand-in for the app's token authority (``app.state.token_verifier``,
-whose ``verify`` gives the Principal): the verification of real tokens is services/security's."""
+Who calls is said by the test (tests/support/app_with_people.py): the verification of real tokens
+is services/security's."""
 
-import httpx
 import pytest
 
 from deploy.demo_cohort import assessment, referral
 from services.security.principal import Principal
+from tests.support.app_with_people import app_with_people, as_
 
 PEOPLE = {
     "clin": Principal("kc-clin-7", ("clinician",), "demo-network", ("adult-mh",)),
@@ -19,31 +19,15 @@ PEOPLE = {
 }
 
 
-class Tokens:
-    """Stands in for the app's token verifier (``app.state.token_verifier``)."""
-
-    async def verify(self, token: str) -> Principal:
-        return PEOPLE[token]
-
-
-def as_(who: str) -> dict:
-    return {"Authorization": f"Bearer {who}"}
+def _create_app():
+    from services.intake.app import create_app
+    return create_app()
 
 
 @pytest.fixture
 async def intake(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONTINUUM_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("CONTINUUM_ENVIRONMENT", "development")
-    monkeypatch.setenv("CONTINUUM_AUTH_ISSUER", "http://127.0.0.1:9/realms/continuum")  # never asked: stand-in below
-    monkeypatch.setenv("CONTINUUM_INTAKE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}")
-    from services.intake.app import create_app
-
-    app = create_app()
-    app.state.token_verifier = Tokens()
-    await app.state.runtime.db.create_all()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
-        yield c
-    await app.state.runtime.db.dispose()
+    async with app_with_people("intake", _create_app, PEOPLE, tmp_path, monkeypatch) as client:
+        yield client
 
 
 async def open_assessment(http) -> str:

@@ -4,14 +4,13 @@
 the participant, but records a signature on paper it witnessed as exactly that; the participant
 signs their own plan only, in their own session; the events name the token's subject and role.
 
-The tokens are read by a stand-in for the app's token authority (``app.state.token_verifier``,
-whose ``verify`` gives the Principal): the verification of real tokens is services/security's."""
+Who calls is said by the test (tests/support/app_with_people.py): the verification of real tokens
+is services/security's."""
 
 import json
 from datetime import UTC, datetime
 from datetime import time as dtime
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +22,7 @@ from services.eventing.database import OutboxMessage
 from services.eventing.outbox import Outbox
 from services.planning import handlers
 from services.security.principal import Principal
+from tests.support.app_with_people import app_with_people, as_
 
 TENANT, PROGRAM = "demo-network", "adult-mh"
 PEOPLE = {
@@ -32,33 +32,15 @@ PEOPLE = {
 }
 
 
-class Tokens:
-    """Stands in for the app's token verifier (``app.state.token_verifier``)."""
-
-    async def verify(self, token: str) -> Principal:
-        return PEOPLE[token]
-
-
-def as_(who: str) -> dict:
-    return {"Authorization": f"Bearer {who}"}
+def _create_app():
+    from services.planning.app import create_app
+    return create_app()
 
 
 @pytest.fixture
 async def planning(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONTINUUM_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("CONTINUUM_ENVIRONMENT", "development")
-    monkeypatch.setenv("CONTINUUM_AUTH_ISSUER", "http://127.0.0.1:9/realms/continuum")  # never asked: stand-in below
-    monkeypatch.setenv("CONTINUUM_PLANNING_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'planning.db'}")
-    from services.planning.app import create_app
-
-    app = create_app()
-    app.state.token_verifier = Tokens()
-    db = app.state.runtime.db
-    await db.create_all()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://planning") as c:
-        c.db = db
-        yield c
-    await db.dispose()
+    async with app_with_people("planning", _create_app, PEOPLE, tmp_path, monkeypatch) as client:
+        yield client
 
 
 async def a_plan(db, pid: str) -> str:
