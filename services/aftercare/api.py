@@ -36,7 +36,7 @@ from services.clinical_safety.screeners import CssrsAnswers, ItemError, check_cs
 from services.contracts.base import Id
 from services.contracts.events_aftercare import ConfirmationKind
 from services.eventing.logging import get_logger
-from services.eventing.runtime import UnitOfWork
+from services.eventing.unit_of_work import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission, Role
 from services.web.commands import Command, Commands

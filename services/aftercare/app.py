@@ -1,8 +1,8 @@
 """Wires aftercare: routes, handlers, tables, and its background workers: the dispatcher (with
 its Prefect and notification adapters) and the safety sweep (escalates unacknowledged flags)."""
 
-from services.eventing.runtime import build_service
 from services.eventing.settings import ContinuumSettings
+from services.host.runtime import build_service
 from services.web.refusals import answer_refusals
 
 from .api import router, safety_router

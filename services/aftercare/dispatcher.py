@@ -23,7 +23,7 @@ from services.contracts.envelope import EventContext
 from services.contracts.events_aftercare import FollowUpScheduled
 from services.eventing.lease import Lease
 from services.eventing.logging import get_logger
-from services.eventing.runtime import ServiceRuntime
+from services.host.runtime import ServiceRuntime
 from workflows.follow_up import STEP_GRACE_CHECK, STEP_OPEN
 
 from .follow_up_scheduler import FollowUpScheduler

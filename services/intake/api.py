@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Id
 from services.contracts.codes import Instrument
-from services.eventing.runtime import ServiceRuntime, UnitOfWork
+from services.eventing.unit_of_work import UnitOfWork
+from services.host.runtime import ServiceRuntime
 from services.privacy.ports import KeyManagement
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission

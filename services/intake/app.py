@@ -2,7 +2,7 @@
 (goals are sealed for the participant) and the sweep that escalates unacknowledged safety flags
 into one service process."""
 
-from services.eventing.runtime import build_service
+from services.host.runtime import build_service
 from services.privacy.settings import local_key_management
 from services.web.refusals import answer_refusals
 

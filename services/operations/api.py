@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from services.contracts.topics import CONSUMERS, consumed_topics
 from services.eventing.consumer_lag import group_id
 from services.eventing.logging import get_logger
-from services.eventing.runtime import ServiceRuntime
+from services.host.runtime import ServiceRuntime
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 

@@ -3,7 +3,7 @@ its dead-letter reader, the dashboard's static files and routes."""
 
 from fastapi.staticfiles import StaticFiles
 
-from services.eventing.runtime import build_service
+from services.host.runtime import build_service
 
 from .api import STATIC, router
 from .handlers import HANDLERS, on_dead_letter

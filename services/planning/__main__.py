@@ -1,4 +1,4 @@
-from services.eventing.runtime import serve
+from services.host.runtime import serve
 
 from .app import create_app
 

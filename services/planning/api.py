@@ -19,7 +19,7 @@ from services.contracts.base import Id
 from services.contracts.codes import SignerRole
 from services.contracts.sealed import SealedValue
 from services.eventing.logging import get_logger
-from services.eventing.runtime import UnitOfWork
+from services.eventing.unit_of_work import UnitOfWork
 from services.privacy.ports import KeyManagement
 from services.privacy.sealing import Availability, goal_field, open_for_display
 from services.security.dependencies import Access, authorized

@@ -1,7 +1,7 @@
 """Wires planning: routes, event handlers, tables and the deployment's key management (the
 plan API opens the goals' sealed words) into one service process."""
 
-from services.eventing.runtime import build_service
+from services.host.runtime import build_service
 from services.privacy.settings import local_key_management
 from services.web.refusals import answer_refusals
 

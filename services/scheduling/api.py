@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Id
 from services.contracts.codes import MissedReason, Weekday
-from services.eventing.runtime import UnitOfWork
+from services.eventing.unit_of_work import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 from services.web.commands import Command, Commands

@@ -1,6 +1,6 @@
 """Wires scheduling: routes, event handlers and tables into one service process."""
 
-from services.eventing.runtime import ServiceRuntime, build_service
+from services.host.runtime import ServiceRuntime, build_service
 from services.web.refusals import answer_refusals
 
 from .api import router

@@ -8,7 +8,6 @@ from pydantic import ValidationError
 
 from services.eventing.database import Database
 from services.eventing.settings import ContinuumSettings, StartRefused
-from services.web.error_responses import document_common_errors
 
 from .audit import AuditBase
 from .audit_api import router as audit_router
@@ -43,9 +42,9 @@ def token_verifier(base: ContinuumSettings, settings: AuthSettings | None = None
 
 
 def secure(api: FastAPI, verifier: TokenVerifier, db: Database) -> AuditWriter:
-    """Returns the audit writer: close it when the service stops (it flushes what is left)."""
+    """Returns the audit writer: close it when the service stops (it flushes what is left). The
+    host documents ``audit_router``'s common errors (services/web) before calling this."""
     api.state.token_verifier = verifier
-    document_common_errors(audit_router)
     api.state.audit_writer = AuditWriter(db)
     api.include_router(audit_router)
     return api.state.audit_writer

@@ -25,8 +25,9 @@ and the role that allowed it), never a body field. The answer's status is the ro
 ``status_code`` (200 when none)."""
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
@@ -36,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Actor
-from services.eventing.runtime import ServiceRuntime, UnitOfWork
+from services.eventing.unit_of_work import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 
@@ -54,7 +55,13 @@ def idempotency_key_header():
                   description=IDEMPOTENCY_KEY_DESCRIPTION)
 
 
-def runtime(request: Request) -> ServiceRuntime:
+class CommandRuntime(Protocol):
+    """What a command needs of the process that runs it (the host's ServiceRuntime): a unit of work."""
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+
+def runtime(request: Request) -> CommandRuntime:
     return request.app.state.runtime
 
 
@@ -120,7 +127,7 @@ class Command:
                                  body=body, scope=scope, status_code=status_code)
 
     @property
-    def runtime(self) -> ServiceRuntime:
+    def runtime(self) -> CommandRuntime:
         return runtime(self.request)
 
 

@@ -17,7 +17,7 @@ from services.clinical_safety import recording
 from services.clinical_safety.flags import FlagConflict, FlagStatus
 from services.contracts.base import Id
 from services.contracts.codes import SafetyAction
-from services.eventing.runtime import UnitOfWork
+from services.eventing.unit_of_work import UnitOfWork
 from services.security.dependencies import Access, authorized
 from services.security.roles import Permission
 

@@ -20,8 +20,8 @@ from services.aftercare.handlers import Aftercare
 from services.aftercare.settings import AftercareSettings
 from services.aftercare.tables import AftercareBase, AftercarePlan, FollowUp
 from services.eventing.database import Database, OutboxMessage
-from services.eventing.runtime import ServiceRuntime
 from services.eventing.settings import ContinuumSettings, KafkaSettings, ServiceSettings
+from services.host.runtime import ServiceRuntime
 from services.security.dependencies import Access
 from services.security.principal import Principal
 from services.web.refusals import answer_refusals

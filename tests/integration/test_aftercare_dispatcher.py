@@ -28,8 +28,8 @@ from services.contracts.envelope import EventContext, to_record, wrap
 from services.contracts.events_planning import ReadyForStepDown
 from services.eventing.consumer import IncomingMessage, Outcome
 from services.eventing.database import OutboxMessage
-from services.eventing.runtime import ServiceRuntime
 from services.eventing.settings import ContinuumSettings, KafkaSettings, ServiceSettings
+from services.host.runtime import ServiceRuntime
 
 pytestmark = pytest.mark.integration
 

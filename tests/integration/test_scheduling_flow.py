@@ -27,9 +27,9 @@ from services.eventing.consumer import IncomingMessage, Outcome
 from services.eventing.database import Database
 from services.eventing.kafka_clients import idempotent_producer
 from services.eventing.relay import OutboxRelay
-from services.eventing.runtime import ServiceRuntime
 from services.eventing.settings import ContinuumSettings, KafkaSettings, ServiceSettings
 from services.eventing.topic_admin import create_topics
+from services.host.runtime import ServiceRuntime
 from services.scheduling.api import router
 from services.scheduling.calendar_config import load_calendar
 from services.scheduling.handlers import HANDLERS, prepare_store

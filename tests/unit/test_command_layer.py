@@ -14,7 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.eventing.database import Database
 from services.eventing.outbox import Outbox
-from services.eventing.runtime import UnitOfWork
+from services.eventing.unit_of_work import UnitOfWork
 from services.security.dependencies import Access
 from services.security.principal import Principal
 from services.web.commands import run_command

@@ -14,7 +14,6 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from faust.contrib.asgi import faust_app_running
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.base import Event
 from services.contracts.topics import (
@@ -24,23 +23,19 @@ from services.contracts.topics import (
     dead_letter_topic,
     events_topic,
 )
-from services.security.wiring import AUDIT_METADATA, secure, token_verifier
-from services.web.error_responses import document_common_errors
-from services.web.request_size import LimitRequestSize
-
-from .batches import arrived_batches
-from .consumer import EventConsumer, Handler, IncomingMessage
-from .consumer_lag import LagProbe, group_id
-from .database import Database, OutboxMessage
-from .http_tracing import TraceRequests
-from .kafka_clients import KafkaUnreachable, ensure_reachable, idempotent_producer
-from .kafka_connection import faust_credentials
-from .logging import configure_logging, get_logger
-from .loop_lag import LoopLagMonitor
-from .metrics import CONSUMER_LAG, OUTBOX_BACKLOG, exposition
-from .outbox import Outbox
-from .relay import OutboxRelay
-from .settings import (
+from services.eventing.batches import arrived_batches
+from services.eventing.consumer import EventConsumer, Handler, IncomingMessage
+from services.eventing.consumer_lag import LagProbe, group_id
+from services.eventing.database import Database, OutboxMessage
+from services.eventing.http_tracing import TraceRequests
+from services.eventing.kafka_clients import KafkaUnreachable, ensure_reachable, idempotent_producer
+from services.eventing.kafka_connection import faust_credentials
+from services.eventing.logging import configure_logging, get_logger
+from services.eventing.loop_lag import LoopLagMonitor
+from services.eventing.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, exposition
+from services.eventing.outbox import Outbox
+from services.eventing.relay import OutboxRelay
+from services.eventing.settings import (
     ContinuumSettings,
     KafkaSettings,
     ServiceSettings,
@@ -48,7 +43,12 @@ from .settings import (
     refuse_plaintext_kafka,
     service_settings,
 )
-from .topic_admin import create_topics
+from services.eventing.topic_admin import create_topics
+from services.eventing.unit_of_work import UnitOfWork
+from services.security.audit_api import router as audit_router
+from services.security.wiring import AUDIT_METADATA, secure, token_verifier
+from services.web.error_responses import document_common_errors
+from services.web.request_size import LimitRequestSize
 
 log = get_logger(__name__)
 
@@ -63,12 +63,6 @@ class BackgroundWorker(Protocol):
     async def run(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-@dataclass
-class UnitOfWork:
-    session: AsyncSession
-    outbox: Outbox
 
 
 @dataclass
@@ -287,6 +281,7 @@ def build_service(
     for r in (platform, *routers):
         document_common_errors(r)  # before include: the included routes take the router's responses
         api.include_router(r)
+    document_common_errors(audit_router)
     secure(api, verifier, db)
     return api
 
