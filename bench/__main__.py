@@ -52,6 +52,7 @@ def faults(participants: int = typer.Option(1000, help="participants per scenari
 
     def config(sub: str, database: str = "sqlite", prefix: str = "", brokers: int = 1) -> StackConfig:
         return StackConfig(data_dir=data_dir / sub, kafka_port=free_port(), prefect_port=free_port(),
+                           keycloak_port=free_port(),
                            service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False,
                            topic_prefix=prefix, database=database, kafka_brokers=brokers)
 

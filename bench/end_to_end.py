@@ -70,7 +70,8 @@ async def run_benchmark(cfg: BenchConfig) -> dict:
     data_dir = (cfg.out_dir / "stack").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(StackConfig(data_dir=data_dir, kafka_port=free_port(), prefect_port=free_port(),
-                              service_ports={s: free_port() for s in CONSUMERS}, prefect_ui=False,
+                              keycloak_port=free_port(), service_ports={s: free_port() for s in CONSUMERS},
+                              prefect_ui=False,
                               extra_env={"CONTINUUM_LOG_LEVEL": "WARNING"}))
     print(f"starting the stack in {data_dir} …", flush=True)
     stack.start()

@@ -18,13 +18,14 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def cluster_stack(stack_config, tmp_path_factory):
+def cluster_stack(stack_config, tmp_path_factory, identity_server):
     config = dataclasses.replace(
         stack_config, data_dir=tmp_path_factory.mktemp("cluster"), kafka_brokers=3, kafka_port=free_port(),
         kafka_controller_port=None, prefect_port=free_port(),
         service_ports={s: free_port() for s in stack_config.service_ports},
         topic_prefix=f"c{uuid.uuid4().hex[:8]}.")
     stack = Stack(config)
+    stack.use_identity(identity_server)  # the session's Keycloak (another one would want the same port)
     stack.start()
     yield stack
     stack.stop()
