@@ -31,7 +31,7 @@ from .domain.instruments import CssrsAnswers, ItemError, Sex, check_cssrs
 
 
 def _strict(example: dict | None = None) -> ConfigDict:
-    extra: JsonDict | None = {"examples": [example]} if example else None
+    extra: JsonDict | None = {"examples": [example]} if example is not None else None
     return ConfigDict(extra="forbid", frozen=True, json_schema_extra=extra)
 
 
@@ -146,6 +146,8 @@ class Psychosocial(Strict):
 class SignSection(Strict):
     """A signature needs no body: the signer is the caller's token (an empty object is accepted)."""
 
+    model_config = _strict({})
+
 
 
 # --- instruments -------------------------------------------------------------------------
@@ -231,5 +233,5 @@ class Override(Strict):
 class CompleteAssessment(Strict):
     """Completed by the caller: a token with the clinician or psychiatrist role."""
 
-    model_config = _strict()
+    model_config = _strict({})
     override: Override | None = Field(default=None, description="Override the rules' level of care, with why")
