@@ -28,6 +28,14 @@ from .keycloak_runner import ADMIN_USERNAME, AUDIENCE, REALM, SCRIPTS_CLIENT
 REFRESH_MARGIN_S = 60
 
 
+def verifier_env(issuer: str, audience: str = AUDIENCE) -> dict[str, str]:
+    """The ``CONTINUUM_AUTH_*`` settings of a service that trusts this realm's tokens: its issuer and
+    audience, and where the realm's tokens carry roles, tenant, programs and the participant."""
+    return {"CONTINUUM_AUTH_ISSUER": issuer, "CONTINUUM_AUTH_AUDIENCE": audience,
+            "CONTINUUM_AUTH_ROLES_CLAIM": "realm_access.roles", "CONTINUUM_AUTH_TENANT_CLAIM": "tenant",
+            "CONTINUUM_AUTH_PROGRAMS_CLAIM": "programs", "CONTINUUM_AUTH_PARTICIPANT_CLAIM": "participant_id"}
+
+
 class IdentityUnavailable(RuntimeError):
     """Keycloak does not answer: new sign-ins fail (tokens already issued stay valid)."""
 
@@ -128,9 +136,7 @@ class IdentityClient:
 
     def auth_env(self) -> dict[str, str]:
         """The ``CONTINUUM_AUTH_*`` settings of a service that trusts this realm's tokens."""
-        return {"CONTINUUM_AUTH_ISSUER": self.issuer, "CONTINUUM_AUTH_AUDIENCE": self.audience,
-                "CONTINUUM_AUTH_ROLES_CLAIM": "realm_access.roles", "CONTINUUM_AUTH_TENANT_CLAIM": "tenant",
-                "CONTINUUM_AUTH_PROGRAMS_CLAIM": "programs", "CONTINUUM_AUTH_PARTICIPANT_CLAIM": "participant_id"}
+        return verifier_env(self.issuer, self.audience)
 
     def _call(self, method: str, url: str, **kwargs) -> httpx.Response:
         try:

@@ -21,7 +21,7 @@ from services.eventing.topic_admin import create_topics
 
 from . import api_client
 from .api_client import CARE_TEAM, Urls
-from .identity_client import IdentityClient
+from .identity_client import IdentityClient, verifier_env
 from .kafka_acls import apply_acls
 from .kafka_cluster import KafkaCluster
 from .kafka_runner import KafkaBroker
@@ -128,12 +128,7 @@ class Stack:
         explicitly, the issuer they trust, and the flow server's own client (client credentials)."""
         return {
             "CONTINUUM_ENVIRONMENT": "development",
-            "CONTINUUM_AUTH_ISSUER": self.keycloak.issuer,
-            "CONTINUUM_AUTH_AUDIENCE": "continuum-api",
-            "CONTINUUM_AUTH_ROLES_CLAIM": "realm_access.roles",
-            "CONTINUUM_AUTH_TENANT_CLAIM": "tenant",
-            "CONTINUUM_AUTH_PROGRAMS_CLAIM": "programs",
-            "CONTINUUM_AUTH_PARTICIPANT_CLAIM": "participant_id",
+            **verifier_env(self.keycloak.issuer),
             "CONTINUUM_WORKFLOW_CLIENT_ID": WORKFLOW_CLIENT,
             "CONTINUUM_WORKFLOW_CLIENT_SECRET": self.keycloak.workflow_secret,
             "CONTINUUM_WORKFLOW_AFTERCARE_URL": self.url("aftercare"),
